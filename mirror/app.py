@@ -1,0 +1,57 @@
+"""The mirror's Bottle app, built by :func:`make_app` from a Config."""
+
+import bottle
+from bottle import HTTPResponse, redirect, request
+
+from mirror import SOFTWARE, __version__, plugins, source
+from mirror.config import Config
+from mirror.names import parse_image
+from mirror.plugins import json_response
+from mirror.service import Mirror
+
+
+def make_app(config=None, mirror=None):
+    """Build the mirror's WSGI app; ``app.config['mirror']`` is the Mirror.
+
+    >>> app = make_app(Config(upstream="http://127.0.0.1:9"))
+    """
+    config = config or Config()
+    mirror = mirror or Mirror(config)
+    app = bottle.Bottle()
+    app.config["mirror"] = mirror
+    plugins.install(app)
+    add_status_routes(app, mirror)
+    add_info_routes(app, mirror)
+    return app
+
+
+def add_status_routes(app, mirror):
+    def max_age():
+        return int(mirror.config.cache_ttl)
+
+    @app.get("/build/<organization>/<repository>", max_age=max_age)
+    def build(organization, repository):
+        image = parse_image(organization, repository,
+                            request.query.get("tag", ""))
+        return json_response(mirror.status(image).as_json())
+
+
+def add_info_routes(app, mirror):
+    @app.get("/v1/health")
+    def health():
+        return json_response(health_body(mirror))
+
+    @app.get("/source")
+    def source_code():
+        if mirror.config.source_url:
+            redirect(mirror.config.source_url, 302)
+        return HTTPResponse(source.archive(), headers={
+            "Content-Type": "application/gzip",
+            "Content-Disposition":
+                f'attachment; filename="{source.archive_name()}"',
+        })
+
+
+def health_body(mirror):
+    return {"ok": True, "software": SOFTWARE, "version": __version__,
+            "api_version": 1}

@@ -1,0 +1,197 @@
+"""Bottle plugins for what every route shares: headers, errors, caching.
+
+A route states its needs in its own config, for example
+``@app.get("/x", max_age=60)``; the plugins read them from
+``route.config``.
+"""
+
+import hashlib
+import json
+import logging
+
+import bottle
+from bottle import HTTPResponse, request, response
+
+from mirror.errors import MirrorError
+
+log = logging.getLogger(__name__)
+
+COMMON_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "X-Content-Type-Options": "nosniff",
+}
+ERROR_MAX_AGE = 10
+
+
+def json_response(body, status=200, headers=None):
+    """An HTTPResponse with a JSON body, serialised once."""
+    data = json.dumps(body).encode()
+    out = HTTPResponse(data, status, headers)
+    out.content_type = "application/json"
+    return out
+
+
+def error_body(description):
+    return {"request": "error", "description": description}
+
+
+class HeadersPlugin:
+    """CORS and nosniff on every response, errors and preflights too."""
+
+    name = "headers"
+    api = 2
+
+    def setup(self, app):
+        app.add_hook("before_request", self.preflight)
+
+    def preflight(self):
+        if request.method != "OPTIONS":
+            return
+        asked = request.headers.get("Access-Control-Request-Headers")
+        raise HTTPResponse(status=204, headers={
+            **COMMON_HEADERS,
+            "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+            "Access-Control-Allow-Headers": asked or "Content-Type",
+            "Access-Control-Max-Age": "86400",
+        })
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            try:
+                out = callback(*args, **kwargs)
+            except HTTPResponse as raised:
+                add_common(raised)
+                raise
+            add_common(out if isinstance(out, HTTPResponse) else response)
+            return out
+
+        return wrapper
+
+
+def add_common(target):
+    for name, value in COMMON_HEADERS.items():
+        target.set_header(name, value)
+
+
+class ErrorsPlugin:
+    """Every error is the JSON envelope with an honest status.
+
+    Route bodies raise :class:`~mirror.errors.MirrorError`; unexpected
+    exceptions are logged and answered without a traceback. Router errors
+    (unknown path, wrong method) skip every plugin and reach the error
+    handler installed here, so it adds the common headers itself.
+    A route may render errors its own way with ``on_error=function``.
+    """
+
+    name = "errors"
+    api = 2
+
+    def setup(self, app):
+        app.default_error_handler = self.error_page
+
+    def error_page(self, error):
+        add_common(response)
+        response.content_type = "application/json"
+        return json.dumps(error_body(describe_http_error(error)))
+
+    def apply(self, callback, route):
+        render = route.config.get("on_error") or mirror_error_response
+
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except MirrorError as error:
+                return render(error)
+            except HTTPResponse:
+                raise
+            except Exception:
+                log.exception("%s %s failed", request.method, request.path)
+                return render(MirrorError(
+                    "the mirror failed unexpectedly; the operator's log "
+                    "has the details"))
+
+        return wrapper
+
+
+def mirror_error_response(error):
+    headers = {}
+    if error.retry_after:
+        headers["Retry-After"] = str(error.retry_after)
+    return json_response(error_body(error.description), error.status,
+                         headers)
+
+
+def describe_http_error(error):
+    if error.status_code == 404:
+        return (f"no such endpoint: {request.method} {request.path[:200]}; "
+                "the status API is GET /build/<organization>/<repository>")
+    if error.status_code == 405:
+        allowed = error.headers.get("Allow", "GET")
+        return f"method {request.method} is not allowed here; use {allowed}"
+    if error.status_code >= 500:
+        return ("the mirror failed unexpectedly; the operator's log has "
+                "the details")
+    if isinstance(error.body, str) and error.body:
+        return error.body
+    return f"the request was refused (HTTP {error.status_code})"
+
+
+class HttpCachePlugin:
+    """Cache-Control, ETag and 304 from the route's ``max_age`` config."""
+
+    name = "http_cache"
+    api = 2
+
+    def apply(self, callback, route):
+        max_age = route.config.get("max_age")
+        if max_age is None:
+            return callback
+        error_age = route.config.get("error_max_age", ERROR_MAX_AGE)
+
+        def wrapper(*args, **kwargs):
+            out = callback(*args, **kwargs)
+            if not isinstance(out, HTTPResponse):
+                return out
+            good = out.status_code < 400
+            age = max_age() if callable(max_age) else max_age
+            out.set_header("Cache-Control",
+                           cache_control(age if good else error_age))
+            return conditional(out)
+
+        return wrapper
+
+
+def cache_control(age):
+    return f"public, max-age={age}, s-maxage={age}"
+
+
+def conditional(out):
+    """Add an ETag; answer 304 when the client already has this body."""
+    body = out.body if isinstance(out.body, bytes) else b""
+    etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+    out.set_header("ETag", etag)
+    if out.status_code == 200 and etag_matches(etag):
+        not_modified = HTTPResponse(status=304)
+        for name in ("ETag", "Cache-Control", "Vary"):
+            if name in out.headers:
+                not_modified.set_header(name, out.headers[name])
+        return not_modified
+    return out
+
+
+def etag_matches(etag):
+    header = request.headers.get("If-None-Match", "")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in tags
+
+
+def install(app):
+    """Install the shared plugins, outermost first."""
+    app.uninstall(bottle.JSONPlugin)
+    app.install(HeadersPlugin())
+    app.install(HttpCachePlugin())
+    app.install(ErrorsPlugin())

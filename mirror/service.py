@@ -1,0 +1,57 @@
+"""The mirror's working parts, wired together from a Config."""
+
+import logging
+
+from mirror.cache import StatusCache
+from mirror.dockerhub import DockerHub
+from mirror.errors import BadName, NotFound
+from mirror.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+KEPT_FREE = 2
+
+
+class Mirror:
+    """Status lookups through the cache, the upstream and fallbacks.
+
+    ``fallbacks`` are tried in order when Docker Hub gives no answer and
+    the cache has nothing to stand in; each takes an image and returns a
+    Status or raises a MirrorError.
+    """
+
+    def __init__(self, config, upstream=None):
+        self.config = config
+        self.upstream = upstream or Upstream(config.upstream)
+        self.dockerhub = DockerHub(self.upstream)
+        self.fallbacks = []
+        self.cache = StatusCache(
+            self.find, ttl=config.cache_ttl, maxsize=config.cache_size,
+            cold_slots=config.threads - KEPT_FREE)
+
+    def status(self, image):
+        """The status of an image, as fresh as the cache allows."""
+        return self.cache.get(image)
+
+    def find(self, image):
+        """Ask Docker Hub, then each fallback; raise the first error."""
+        try:
+            return self.dockerhub.status(image)
+        except Exception as error:
+            if not self.fallbacks or is_final(error):
+                raise
+            for fallback in self.fallbacks:
+                try:
+                    return fallback(image)
+                except Exception as reason:
+                    log.info("fallback for %s failed: %s", image, reason)
+            raise
+
+    def close(self):
+        self.cache.close()
+        self.upstream.session.close()
+
+
+def is_final(error):
+    """A not-found answer is an answer; fallbacks only cover failures."""
+    return isinstance(error, (NotFound, BadName))
