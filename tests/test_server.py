@@ -1,0 +1,96 @@
+"""The real server, started as a user would, against a replay upstream."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from conftest import FIXTURES, free_port, wait_for
+from mirror import replay
+
+CASES = [
+    ("exampleorg/webapp", 200, 10, "success"),
+    ("exampleorg/failing", 200, -1, "failed"),
+    ("exampleorg/building", 200, 3, "building"),
+    ("exampleorg/queued", 200, 0, "queued"),
+    ("exampleorg/cancelled", 200, -4, "cancelled"),
+    ("exampleorg/mixed?tag=2.0", 200, 10, "success"),
+    ("exampleorg/mixed?tag=dev", 200, 0, "queued"),
+    ("exampleorg/nobuilds", 200, 1, "published"),
+    ("exampleorg/published", 200, 1, "published"),
+    ("_/examplehttpd", 200, 1, "published"),
+    ("exampleorg/webapp?tag=nope", 404, None, None),
+    ("exampleorg/does-not-exist", 404, None, None),
+    ("exampleorg/htmlpage", 502, None, None),
+    ("exampleorg/broken", 503, None, None),
+    ("exampleorg/limited", 503, None, None),
+    ("Exampleorg/in%20valid", 400, None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    server, _ = replay.start(FIXTURES / "replay.json")
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def mirror_url(upstream):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mirror", "serve", "--host", "127.0.0.1",
+         "--port", str(port), "--upstream", upstream, "--threads", "4"],
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PORT": "1"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/v1/health")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        log = process.stderr.read()
+        assert "listening on http://127.0.0.1:" in log
+        assert upstream in log
+
+
+@pytest.mark.parametrize(("path", "http", "status", "state"), CASES)
+def test_real_server_answers_every_fixture_case(mirror_url, path, http,
+                                                 status, state):
+    answer = requests.get(f"{mirror_url}/build/{path}", timeout=20)
+
+    assert answer.status_code == http
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    body = answer.json()
+    if status is None:
+        assert body["request"] == "error"
+        assert body["description"]
+    else:
+        assert (body["status"], body["state"]) == (status, state)
+
+
+def test_help_lists_every_option_with_its_variable():
+    result = subprocess.run(
+        [sys.executable, "-m", "mirror", "serve", "--help"],
+        capture_output=True, text=True, check=True)
+
+    for flag, env in [("--host", "MIRROR_HOST"), ("--port", "PORT"),
+                      ("--upstream", "MIRROR_UPSTREAM"),
+                      ("--cache-ttl", "MIRROR_CACHE_TTL"),
+                      ("--threads", "MIRROR_THREADS"),
+                      ("--source-url", "MIRROR_SOURCE_URL")]:
+        assert flag in result.stdout
+        assert env in result.stdout
+
+
+def test_bad_option_is_refused_clearly():
+    result = subprocess.run(
+        [sys.executable, "-m", "mirror", "serve", "--cache-ttl", "-5"],
+        capture_output=True, text=True)
+
+    assert result.returncode == 2
+    assert "not a positive number" in result.stderr
