@@ -92,8 +92,9 @@ def table_text(font, font_file, size):
     }
     lines = [json.dumps(head, separators=(",", ":"))[:-1] + ","]
     for i, (name, runs) in enumerate(sections.items()):
-        rows = ",\n".join(json.dumps(run, separators=(",", ":"))
-                          for run in runs)
+        rows = ",\n".join(
+            json.dumps(run, separators=(",", ":")) for run in runs
+        )
         tail = "]," if i < len(sections) - 1 else "]"
         lines.append(f'"{name}":[\n{rows}\n{tail}')
     return "\n".join(lines) + "}\n"
