@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mirror.badge import STYLES, render_badge, text_width
@@ -20,8 +20,11 @@ HOSTILE = json.loads((DATA / "hostile.json").read_text(encoding="utf-8"))
 any_char = st.characters(codec=None, categories=None)
 any_text = st.text(any_char, max_size=80)
 styles = st.sampled_from(STYLES)
+# The first example also loads the width tables; time is not under test.
+untimed = settings(deadline=None)
 
 
+@untimed
 @given(label=any_text, style=styles)
 @example(label="<script>alert(1)</script>", style="flat")
 @example(label="]]>&amp;\"'", style="for-the-badge")
@@ -38,6 +41,7 @@ def test_badge_is_well_formed_xml_showing_the_label(label, style):
     assert texts == drawn_texts(shown, "passing", style)
 
 
+@untimed
 @given(text=any_text, bold=st.booleans())
 def test_text_width_is_finite_and_positive(text, bold):
     width = text_width(text, bold)
@@ -45,11 +49,13 @@ def test_text_width_is_finite_and_positive(text, bold):
     assert width > 0 if text else width == 0
 
 
+@untimed
 @given(text=any_text, char=any_char, bold=st.booleans())
 def test_appending_a_character_never_narrows_the_text(text, char, bold):
     assert text_width(text + char, bold) >= text_width(text, bold)
 
 
+@untimed
 @given(label=any_text, char=any_char, style=styles)
 @example(label="x" * 63 + "\u2031", char="y", style="flat")
 @example(label="x" * 64, char="\u0301", style="for-the-badge")
@@ -58,6 +64,7 @@ def test_appending_a_character_never_narrows_the_badge(label, char, style):
     assert badge_width(label + char, style) >= shorter > 0
 
 
+@untimed
 @given(
     label=st.one_of(any_text, st.sampled_from(HOSTILE["labels"])),
     message=st.one_of(any_text, st.sampled_from(HOSTILE["labels"])),
