@@ -3,7 +3,7 @@
 import bottle
 from bottle import HTTPResponse, redirect, request
 
-from mirror import SOFTWARE, __version__, plugins, source
+from mirror import SOFTWARE, __version__, metrics, plugins, source, webhook
 from mirror.config import Config
 from mirror.names import parse_image
 from mirror.plugins import json_response
@@ -19,9 +19,15 @@ def make_app(config=None, mirror=None):
     mirror = mirror or Mirror(config)
     app = bottle.Bottle()
     app.config["mirror"] = mirror
+    if config.access_log:
+        app.install(plugins.AccessLogPlugin())
     plugins.install(app)
+    mirror.metrics.watch(mirror)
+    metrics.install(app, mirror.metrics)
     add_status_routes(app, mirror)
     add_info_routes(app, mirror)
+    if config.webhook_secret:
+        add_webhook_route(app, mirror)
     return app
 
 
@@ -55,3 +61,11 @@ def add_info_routes(app, mirror):
 def health_body(mirror):
     return {"ok": True, "software": SOFTWARE, "version": __version__,
             "api_version": 1}
+
+
+def add_webhook_route(app, mirror):
+    @app.post("/v1/webhook/dockerhub/<secret>")
+    def dockerhub_webhook(secret):
+        body = request.body.read(webhook.MAX_PAYLOAD + 1)
+        image = webhook.receive(mirror, secret, body)
+        return json_response({"request": "ok", "refreshed": str(image)})

@@ -3,10 +3,9 @@
 import logging
 import sys
 
-import waitress
-
 from mirror import config as settings
 from mirror.app import make_app
+from mirror.server import Server
 
 log = logging.getLogger("mirror")
 
@@ -34,15 +33,13 @@ def configure_logging():
 def serve(config):
     configure_logging()
     app = make_app(config)
-    server = waitress.create_server(app, host=config.host, port=config.port,
-                                    threads=config.threads, ident="mirror")
+    server = Server(app, config.host, config.port, config.threads)
+    server.stop_on_signals()
     log.info("mirror listening on http://%s:%s, upstream %s",
-             config.host, server.effective_port, config.upstream)
+             config.host, server.port, config.upstream)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        server.serve()
     finally:
-        server.close()
         app.config["mirror"].close()
+    log.info("mirror stopped")
     return 0

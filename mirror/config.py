@@ -42,9 +42,9 @@ def flag_on(text):
     return text.strip().lower() in ("1", "true", "yes", "on")
 
 
-def option(flag, env, default, convert, help, repeat=False):
+def option(flag, env, default, convert, help, repeat=False, secret=False):
     meta = {"flag": flag, "env": env, "convert": convert, "help": help,
-            "repeat": repeat}
+            "repeat": repeat, "secret": secret}
     if repeat:
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -73,6 +73,16 @@ class Config:
                              positive_int, "most images kept in the cache")
     access_log: bool = option("--access-log", "MIRROR_ACCESS_LOG", False,
                               flag_on, "log one line per request")
+    webhook_secret: str | None = option(
+        "--webhook-secret", "MIRROR_WEBHOOK_SECRET", None, str,
+        "enables POST /v1/webhook/dockerhub/<secret> for push webhooks",
+        secret=True)
+    dockerhub_username: str | None = option(
+        "--dockerhub-username", "DOCKERHUB_USERNAME", None, str,
+        "Docker Hub account for the higher rate limit")
+    dockerhub_token: str | None = option(
+        "--dockerhub-token", "DOCKERHUB_TOKEN", None, str,
+        "access token of that account (prefer the variable)", secret=True)
 
 
 def parse(argv=None, environ=None, config_class=Config, prog=None):
@@ -96,6 +106,8 @@ def add_argument(parser, spec, environ):
         except ValueError as error:
             parser.error(f"{meta['env']}: {error}")
     shown = "none" if default in (None, []) else default
+    if meta["secret"] and default:
+        shown = "set"
     help_text = f"{meta['help']} (env {meta['env']}, default {shown})"
     if meta["convert"] is flag_on:
         parser.add_argument(meta["flag"], dest=spec.name, default=default,

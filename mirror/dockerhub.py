@@ -53,6 +53,8 @@ class DockerHub:
     def status(self, image):
         """The status of ``image``: build history, else its tag."""
         deadline = self.clock() + self.deadline
+        if self.upstream.auth is not None:
+            self.refuse_private(image, deadline)
         try:
             build = self.newest_build(image, deadline)
         except RateLimited:
@@ -96,6 +98,20 @@ class DockerHub:
             return None
         return None if url in seen else url
 
+    def refuse_private(self, image, deadline):
+        """With credentials we could see private repositories: never show
+        them, answer exactly as for a missing one."""
+        url = self.upstream.url(
+            f"/v2/namespaces/{image.namespace}/repositories/"
+            f"{image.repository}")
+        reply = self.upstream.get(url, deadline)
+        body = reply.json_object
+        if reply.status == 200 and body and body.get("is_private") is False:
+            return
+        if reply.status in (200, 401, 403, 404) and body is not None:
+            raise missing_repository(image)
+        raise failure(reply, image)
+
     def tag_status(self, image, deadline):
         """Whether the tag exists: published, or a precise NotFound."""
         url = self.upstream.url(
@@ -109,12 +125,17 @@ class DockerHub:
                           iso_utc(updated))
         if reply.status in (401, 403, 404) and body is not None:
             raise not_found(image, body)
-        if reply.status >= 500:
-            raise UpstreamUnavailable(
-                f"Docker Hub failed (HTTP {reply.status}); try again later")
-        raise UpstreamInvalid(
-            f"Docker Hub gave an unreadable answer (HTTP {reply.status}) "
-            f"for {image.name}")
+        raise failure(reply, image)
+
+
+def failure(reply, image):
+    """The error for an answer that is neither found nor not found."""
+    if reply.status >= 500:
+        return UpstreamUnavailable(
+            f"Docker Hub failed (HTTP {reply.status}); try again later")
+    return UpstreamInvalid(
+        f"Docker Hub gave an unreadable answer (HTTP {reply.status}) "
+        f"for {image.name}; try again later")
 
 
 def not_found(image, body):
@@ -127,6 +148,10 @@ def not_found(image, body):
         return NotFound(
             f"tag {image.tag!r} not found in {image.name} on Docker Hub; "
             "check the tag name (tags are case-sensitive)")
+    return missing_repository(image)
+
+
+def missing_repository(image):
     return NotFound(
         f"repository {image.name} not found on Docker Hub; check the name "
         "or whether it is private")

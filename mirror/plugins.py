@@ -8,6 +8,7 @@ A route states its needs in its own config, for example
 import hashlib
 import json
 import logging
+import time
 
 import bottle
 from bottle import HTTPResponse, request, response
@@ -187,6 +188,33 @@ def etag_matches(etag):
         return True
     tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag in tags
+
+
+class AccessLogPlugin:
+    """One log line per request: method, path, status, milliseconds."""
+
+    name = "access_log"
+    api = 2
+
+    def __init__(self, logger=None):
+        self.log = logger or logging.getLogger("mirror.access")
+
+    def setup(self, app):
+        app.add_hook("before_request", self.started)
+        app.add_hook("after_request", self.finished)
+
+    def started(self):
+        request.environ["mirror.started"] = time.monotonic()
+
+    def finished(self):
+        began = request.environ.get("mirror.started", time.monotonic())
+        self.log.info("%s %s %s %.1fms %s", request.method,
+                      request.fullpath[:300], response.status_code,
+                      (time.monotonic() - began) * 1000,
+                      request.remote_addr or "-")
+
+    def apply(self, callback, route):
+        return callback
 
 
 def install(app):

@@ -3,8 +3,10 @@
 import logging
 
 from mirror.cache import StatusCache
+from mirror.credentials import Credentials
 from mirror.dockerhub import DockerHub
 from mirror.errors import BadName, NotFound
+from mirror.metrics import Metrics
 from mirror.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,13 @@ class Mirror:
     def __init__(self, config, upstream=None):
         self.config = config
         self.upstream = upstream or Upstream(config.upstream)
+        if config.dockerhub_username and config.dockerhub_token:
+            self.upstream.auth = Credentials(
+                config.upstream, config.dockerhub_username,
+                config.dockerhub_token, self.upstream.session)
         self.dockerhub = DockerHub(self.upstream)
         self.fallbacks = []
+        self.metrics = Metrics()
         self.cache = StatusCache(
             self.find, ttl=config.cache_ttl, maxsize=config.cache_size,
             cold_slots=config.threads - KEPT_FREE)

@@ -126,6 +126,10 @@ class Upstream:
             raise UpstreamTimeout("Docker Hub did not answer in time")
         try:
             reply, headers = self._fetch(url, remaining, deadline)
+            if reply.status == 401 and self.auth:
+                self.auth.invalidate()
+                reply, headers = self._fetch(
+                    url, deadline - self.clock(), deadline)
         except (UpstreamTimeout, UpstreamUnavailable) as error:
             self._notify("error", started)
             log.warning("upstream %s failed: %s", url, error.description)
@@ -135,6 +139,8 @@ class Upstream:
         return reply
 
     def _fetch(self, url, remaining, deadline):
+        if remaining <= 0:
+            raise UpstreamTimeout("Docker Hub did not answer in time")
         timeout = (min(CONNECT_TIMEOUT, remaining),
                    min(READ_TIMEOUT, remaining))
         headers = self.auth.headers() if self.auth else None
@@ -143,8 +149,6 @@ class Upstream:
                                   allow_redirects=False,
                                   headers=headers) as response:
                 body = self._read(response, deadline)
-                if response.status_code == 401 and self.auth:
-                    self.auth.invalidate()
                 return (Reply(response.status_code, parse_json(body)),
                         response.headers)
         except requests.Timeout as error:
