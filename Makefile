@@ -19,7 +19,7 @@ run: $(VENV)/.installed
 
 ## test: install everything the tests need, lint, run the whole suite
 test: $(VENV)/.installed
-	sh tools/ensure-chromium
+	sh tools/ensure-browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
