@@ -4,8 +4,10 @@ import bottle
 from bottle import HTTPResponse, redirect, request
 
 from mirror import SOFTWARE, __version__, metrics, plugins, source, webhook
+from mirror.badges import add_badge_routes
 from mirror.config import Config
 from mirror.names import parse_image
+from mirror.page import add_page_route
 from mirror.plugins import json_response
 from mirror.service import Mirror
 
@@ -26,6 +28,8 @@ def make_app(config=None, mirror=None):
     metrics.install(app, mirror.metrics)
     add_status_routes(app, mirror)
     add_info_routes(app, mirror)
+    add_badge_routes(app, mirror)
+    add_page_route(app)
     if config.webhook_secret:
         add_webhook_route(app, mirror)
     return app

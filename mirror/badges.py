@@ -1,0 +1,185 @@
+"""Badges served by the mirror: ``/status.svg`` and the shields.io endpoint.
+
+``GET /status.svg?organization=&repository=&tag=&text=&style=`` draws the
+state the status API finds. Every outcome is an image (HTTP 200, grey):
+``not found``, ``unavailable``, and ``invalid name`` for any name Docker
+Hub would refuse, a missing repository included. An absent ``text`` reads
+``Docker``; an empty one draws the message alone. An unknown ``style``
+draws ``flat``.
+
+``GET /v1/shields/<organization>/<repository>?tag=`` answers the JSON of
+shields.io's endpoint badge, with HTTP 200 and ``isError`` for errors, so
+that shields draws our message instead of its own.
+
+Rendered badges are memoised: a warm badge costs a look-up, not a render.
+"""
+
+import hashlib
+import threading
+
+import cachetools
+from bottle import HTTPResponse, request
+
+from mirror.badge import MAX_TEXT, NAMED_COLORS, STATES, STYLES, render_badge
+from mirror.errors import BadName
+from mirror.names import parse_image
+from mirror.plugins import (
+    ERROR_MAX_AGE,
+    cache_control,
+    conditional,
+    etag_matches,
+    json_response,
+)
+
+DEFAULT_ORGANIZATION = "library"
+DEFAULT_LABEL = "Docker"
+DEFAULT_STYLE = "flat"
+SHIELDS_LABEL = "docker build"
+MEMO_SIZE = 1024
+
+# Longer than any valid name or tag, so cutting keeps an invalid one
+# invalid; one past MAX_TEXT, so a cut label still ends in an ellipsis.
+NAME_LIMIT = 300
+TEXT_LIMIT = MAX_TEXT + 1
+
+# The badge is plain markup: it fetches nothing and runs nothing.
+BADGE_CSP = "default-src 'none'; sandbox"
+
+# Shields' own names for our colours, where it has one.
+SHIELDS_COLORS = {hex_: name for name, hex_ in reversed(NAMED_COLORS.items())}
+
+
+def query_text(name, default="", limit=NAME_LIMIT):
+    """A query parameter as text, never failing on what a client sends.
+
+    Bottle keeps query values as Latin-1; they are re-read as UTF-8 with
+    undecodable bytes replaced, and cut to ``limit`` characters (at most
+    four bytes each are decoded, so a huge value costs nothing).
+    """
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    data = raw[: 4 * limit].encode("latin-1", "replace")
+    return data.decode("utf-8", "replace")[:limit]
+
+
+class BadgeQuery:
+    """The parameters of one ``/status.svg`` request, read safely."""
+
+    def __init__(self, organization, repository, tag, label, style):
+        self.organization = organization
+        self.repository = repository
+        self.tag = tag
+        self.label = label
+        self.style = style if style in STYLES else DEFAULT_STYLE
+
+    @classmethod
+    def from_request(cls):
+        return cls(
+            query_text("organization") or DEFAULT_ORGANIZATION,
+            query_text("repository"),
+            query_text("tag"),
+            query_text("text", DEFAULT_LABEL, TEXT_LIMIT),
+            query_text("style", DEFAULT_STYLE),
+        )
+
+    def image(self):
+        """The image to look up; raises BadName, also for no repository."""
+        if not self.repository:
+            raise BadName("the repository parameter is missing")
+        return parse_image(self.organization, self.repository, self.tag)
+
+
+def error_state(error):
+    """The badge state of a MirrorError: its short message, if drawable."""
+    return error.badge if error.badge in STATES else "unknown"
+
+
+class BadgeMemo:
+    """Rendered badges and their ETags, bounded, shared by all threads."""
+
+    def __init__(self, maxsize=MEMO_SIZE):
+        self._svgs = cachetools.LRUCache(maxsize)
+        self._lock = threading.Lock()
+
+    def get(self, label, state, style):
+        """Return (SVG bytes, ETag) of a badge, rendering it only once."""
+        message, color = STATES[state]
+        key = (label, message, color, style)
+        with self._lock:
+            found = self._svgs.get(key)
+        if found is None:
+            svg = render_badge(label, message, color, style).encode()
+            found = (svg, etag_of(svg))
+            with self._lock:
+                self._svgs[key] = found
+        return found
+
+
+def etag_of(body):
+    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+
+
+def svg_response(svg, etag, max_age):
+    """The badge, or 304 when the client's copy carries this ETag."""
+    headers = {
+        "ETag": etag,
+        "Cache-Control": cache_control(max_age),
+        "Content-Security-Policy": BADGE_CSP,
+    }
+    if etag_matches(etag):
+        return HTTPResponse(status=304, headers=headers)
+    headers["Content-Type"] = "image/svg+xml"
+    return HTTPResponse(svg, headers=headers)
+
+
+def shields_body(state, max_age, is_error=False):
+    """The endpoint-badge JSON shields.io documents, schema version 1."""
+    message, color = STATES[state]
+    body = {
+        "schemaVersion": 1,
+        "label": SHIELDS_LABEL,
+        "message": message,
+        "color": SHIELDS_COLORS.get(color, color),
+        "cacheSeconds": max_age,
+    }
+    if is_error:
+        body["isError"] = True
+    return body
+
+
+def shields_response(body):
+    out = json_response(body)
+    out.set_header("Cache-Control", cache_control(body["cacheSeconds"]))
+    return conditional(out)
+
+
+def add_badge_routes(app, mirror):
+    """Serve ``/status.svg`` and ``/v1/shields/...`` from ``mirror``."""
+    memo = BadgeMemo()
+
+    def good_age():
+        return int(mirror.config.cache_ttl)
+
+    def error_badge(error):
+        query = BadgeQuery.from_request()
+        svg, etag = memo.get(query.label, error_state(error), query.style)
+        return svg_response(svg, etag, ERROR_MAX_AGE)
+
+    @app.get("/status.svg", on_error=error_badge)
+    def status_svg():
+        query = BadgeQuery.from_request()
+        state = mirror.status(query.image()).state
+        svg, etag = memo.get(query.label, state, query.style)
+        return svg_response(svg, etag, good_age())
+
+    def error_shields(error):
+        body = shields_body(error_state(error), ERROR_MAX_AGE, True)
+        return shields_response(body)
+
+    @app.get("/v1/shields/<organization>/<repository>",
+             on_error=error_shields)
+    def shields(organization, repository):
+        image = parse_image(organization, repository, query_text("tag"))
+        state = mirror.status(image).state
+        return shields_response(shields_body(state, good_age()))
