@@ -196,7 +196,10 @@ def check_url(url, allow_private=False):
     characters. Host names are resolved later, by :func:`resolve`.
     """
     _check_url_text(url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise RefusedTarget(f"{url}: not a valid URL ({exc})") from None
     allowed = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in allowed:
         raise RefusedTarget(_scheme_reason(url, allow_private))
@@ -206,6 +209,8 @@ def check_url(url, allow_private=False):
         raise RefusedTarget(f"{url}: a fragment is not allowed")
 
     host = _checked_host(url, parts.hostname, allow_private)
+    if "[" in parts.netloc and ":" not in host:
+        raise RefusedTarget(f"{url}: brackets hold only IPv6 addresses")
     port = _checked_port(url, parts)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path)
@@ -423,6 +428,9 @@ class _Deadline:
             raise self.error()
         return left
 
+    def passed(self):
+        return self.expired or time.monotonic() >= self.end
+
     def error(self):
         return FetchError(f"no complete answer within {self.seconds} s")
 
@@ -456,7 +464,7 @@ def _connect(target, addresses, timeout, clock):
         except GuardError:
             sock.close()
             raise
-    if clock.expired:
+    if clock.passed():
         raise clock.error()
     raise FetchError(
         f"cannot connect to {target.host} port {target.port}: "
@@ -482,6 +490,7 @@ def _exchange(target, sock, request, timeout, max_bytes, clock):
     conn.auto_open = 0
     conn.sock = sock
     sock.settimeout(min(timeout[1], clock.remaining()))
+    response = None
     try:
         conn.request(
             request.method, target.path, request.body, request.headers
@@ -491,6 +500,12 @@ def _exchange(target, sock, request, timeout, max_bytes, clock):
         body = _read_body(target, response, headers, max_bytes)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _fetch_error(target, exc, clock) from None
+    finally:
+        # The response holds a file object on the socket, which keeps it
+        # open until that is closed too.
+        if response is not None:
+            response.close()
+        conn.close()
     if clock.expired:
         raise clock.error()
     return response.status, headers, body
@@ -520,7 +535,7 @@ def _read_body(target, response, headers, max_bytes):
 
 
 def _fetch_error(target, exc, clock):
-    if clock.expired:
+    if clock.passed():
         return clock.error()
     where = f"{target.host} port {target.port}"
     if isinstance(exc, ssl.SSLCertVerificationError):

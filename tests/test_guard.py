@@ -135,6 +135,8 @@ REFUSED_URLS = [
     "https://2130706433/",
     "https://0177.0.0.1/",
     "https://under_score.example.org/",
+    "https://[v1.fe]/",
+    "https://[::1/",
     "https://" + "a" * 2050,
 ]
 
