@@ -340,14 +340,17 @@ def fetch(
 ):
     """Fetch ``url`` under the guard and return a :class:`GuardedResponse`.
 
-    ``timeout`` is ``(connect, read)`` in seconds, ``deadline`` the most
-    the whole fetch may take, ``max_bytes`` the largest body accepted.
+    ``timeout`` is ``(connect, read)`` in seconds (or one number for
+    both), ``deadline`` the most the whole fetch may take, ``max_bytes``
+    the largest body accepted.
     ``json`` is sent as a JSON body. ``context`` is the
     :class:`ssl.SSLContext` for ``https`` (default: the system's trusted
     certificates). Any status but a 3xx is returned; a 3xx raises.
     """
     if not _METHOD.match(method):
         raise ValueError(f"not an HTTP method: {method!r}")
+    if isinstance(timeout, int | float):
+        timeout = (timeout, timeout)
     target = check_url(url, allow_private)
     request = _request(target, method, json, headers)
 
