@@ -6,10 +6,12 @@ from bottle import HTTPResponse, redirect, request
 from mirror import SOFTWARE, __version__, metrics, plugins, source, webhook
 from mirror.badges import add_badge_routes
 from mirror.config import Config
+from mirror.federation import HOP_HEADER
 from mirror.names import parse_image
 from mirror.page import add_page_route
 from mirror.plugins import json_response
 from mirror.service import Mirror
+from registry.node import add_node_routes
 
 
 def make_app(config=None, mirror=None):
@@ -32,6 +34,8 @@ def make_app(config=None, mirror=None):
     add_page_route(app)
     if config.webhook_secret:
         add_webhook_route(app, mirror)
+    if mirror.federation:
+        add_node_routes(app, mirror.federation)
     return app
 
 
@@ -43,7 +47,8 @@ def add_status_routes(app, mirror):
     def build(organization, repository):
         image = parse_image(organization, repository,
                             request.query.get("tag", ""))
-        return json_response(mirror.status(image).as_json())
+        hop = HOP_HEADER in request.headers
+        return json_response(mirror.status(image, hop=hop).as_json())
 
 
 def add_info_routes(app, mirror):
@@ -63,8 +68,11 @@ def add_info_routes(app, mirror):
 
 
 def health_body(mirror):
+    federation = mirror.federation
     return {"ok": True, "software": SOFTWARE, "version": __version__,
-            "api_version": 1}
+            "api_version": 1,
+            "list_version": federation.list_version() if federation
+            else None}
 
 
 def add_webhook_route(app, mirror):

@@ -55,8 +55,13 @@ class StatusCache:
         self._pool = ThreadPoolExecutor(refreshers, "refresh")
         self.observers = []
 
-    def get(self, key):
-        """The status of ``key``; raises NotFound or an upstream error."""
+    def get(self, key, lookup=None):
+        """The status of ``key``; raises NotFound or an upstream error.
+
+        With ``lookup``, a miss is looked up by that function alone,
+        outside single-flight (for peers' requests, which must not wait
+        on lookups that may ask peers in turn).
+        """
         with self._lock:
             entry = self._entries.get(key)
             age = self.clock() - entry.stored if entry else None
@@ -67,8 +72,12 @@ class StatusCache:
                 self._notify("stale")
                 self._refresh_later(key)
                 return entry.value.with_source("cache")
-            flight, leader = self._join(key)
+            if lookup is None:
+                flight, leader = self._join(key)
         self._notify("miss")
+        if lookup is not None:
+            flight, leader = Flight(), True
+            return unwrap(self._cold_wait(key, flight, leader, lookup))
         return unwrap(self._cold_wait(key, flight, leader))
 
     def refresh(self, key):
@@ -97,15 +106,15 @@ class StatusCache:
         flight = self._flights[key] = Flight()
         return flight, True
 
-    def _cold_wait(self, key, flight, leader):
+    def _cold_wait(self, key, flight, leader, lookup=None):
         if not self._cold.acquire(blocking=False):
-            if leader:
+            if leader and lookup is None:
                 self._pool.submit(self._run, key, flight)
             raise Busy("this mirror is busy with other lookups; retry in "
                        "a few seconds", retry_after=2)
         try:
             if leader:
-                self._run(key, flight)
+                self._run(key, flight, lookup)
             elif not flight.done.wait(self.wait):
                 raise UpstreamTimeout("Docker Hub did not answer in time")
         finally:
@@ -120,9 +129,9 @@ class StatusCache:
         flight, _ = self._join(key)
         self._pool.submit(self._run, key, flight)
 
-    def _run(self, key, flight):
+    def _run(self, key, flight, lookup=None):
         try:
-            flight.value = self.lookup(key)
+            flight.value = (lookup or self.lookup)(key)
         except NotFound as error:
             flight.value = error
         except MirrorError as error:
@@ -136,7 +145,8 @@ class StatusCache:
         with self._lock:
             if flight.error is None:
                 self._entries[key] = Entry(flight.value, self.clock())
-            self._flights.pop(key, None)
+            if self._flights.get(key) is flight:
+                del self._flights[key]
         flight.done.set()
 
     def _notify(self, outcome):

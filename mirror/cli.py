@@ -5,6 +5,7 @@ import sys
 
 from mirror import config as settings
 from mirror.app import make_app
+from mirror.federation import FederationError
 from mirror.server import Server
 
 log = logging.getLogger("mirror")
@@ -21,7 +22,11 @@ def main(argv=None):
               "try 'dockerhub-mirror serve --help'", file=sys.stderr)
         return 2
     config = settings.parse(argv[1:], prog="dockerhub-mirror serve")
-    return serve(config)
+    try:
+        return serve(config)
+    except FederationError as error:
+        print(f"dockerhub-mirror serve: {error}", file=sys.stderr)
+        return 2
 
 
 def configure_logging():
@@ -37,6 +42,9 @@ def serve(config):
     server.stop_on_signals()
     log.info("mirror listening on http://%s:%s, upstream %s",
              config.host, server.port, config.upstream)
+    federation = app.config["mirror"].federation
+    if federation:
+        federation.start()
     try:
         server.serve()
     finally:

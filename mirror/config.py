@@ -73,6 +73,36 @@ class Config:
                              positive_int, "most images kept in the cache")
     access_log: bool = option("--access-log", "MIRROR_ACCESS_LOG", False,
                               flag_on, "log one line per request")
+    public_url: str | None = option(
+        "--public-url", "MIRROR_PUBLIC_URL", None, http_url,
+        "this mirror's public address, announced when it registers")
+    registry: str | None = option(
+        "--registry", "MIRROR_REGISTRY", None, http_url,
+        "registry to fetch the signed list from and register with")
+    trusted_key: list = option(
+        "--trusted-key", "MIRROR_TRUSTED_KEYS", [], str,
+        "pinned registry public key, base64 (repeatable; the variable "
+        "takes a comma-separated list)", repeat=True)
+    peer: list = option(
+        "--peer", "MIRROR_PEERS", [], http_url,
+        "peer mirror to register with and fall back to (repeatable; the "
+        "variable takes a comma-separated list)", repeat=True)
+    state_dir: str | None = option(
+        "--state-dir", "MIRROR_STATE_DIR", None, str,
+        "directory for the highest accepted list version and peer table")
+    allow_private: bool = option(
+        "--allow-private", "MIRROR_ALLOW_PRIVATE", False, flag_on,
+        "allow plain http and loopback or private addresses for peers "
+        "(local networks and tests only)")
+    health_interval: float = option(
+        "--health-interval", "MIRROR_HEALTH_INTERVAL", 60.0, positive_float,
+        "seconds between health checks of each peer")
+    probation: int = option(
+        "--probation", "MIRROR_PROBATION", 3, positive_int,
+        "healthy checks before a registered peer is used")
+    list_refresh: float = option(
+        "--list-refresh", "MIRROR_LIST_REFRESH", 300.0, positive_float,
+        "seconds between refreshes of the signed list")
     webhook_secret: str | None = option(
         "--webhook-secret", "MIRROR_WEBHOOK_SECRET", None, str,
         "enables POST /v1/webhook/dockerhub/<secret> for push webhooks",
@@ -90,9 +120,13 @@ def parse(argv=None, environ=None, config_class=Config, prog=None):
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split(
         "\n")[0])
-    for spec in fields(config_class):
-        add_argument(parser, spec, environ)
-    return config_class(**vars(parser.parse_args(argv)))
+    defaults = {spec.name: add_argument(parser, spec, environ)
+                for spec in fields(config_class)}
+    values = vars(parser.parse_args(argv))
+    for name, value in values.items():
+        if value is None:
+            values[name] = defaults[name]
+    return config_class(**values)
 
 
 def add_argument(parser, spec, environ):
@@ -113,10 +147,15 @@ def add_argument(parser, spec, environ):
         parser.add_argument(meta["flag"], dest=spec.name, default=default,
                             action=argparse.BooleanOptionalAction,
                             help=help_text)
-        return
-    parser.add_argument(meta["flag"], dest=spec.name, default=default,
-                        type=checked(meta["convert"]), help=help_text,
-                        action="append" if meta["repeat"] else "store")
+    elif meta["repeat"]:
+        # Flags given replace the variable's list rather than extend it.
+        parser.add_argument(meta["flag"], dest=spec.name, default=None,
+                            type=checked(meta["convert"]), help=help_text,
+                            action="append")
+    else:
+        parser.add_argument(meta["flag"], dest=spec.name, default=default,
+                            type=checked(meta["convert"]), help=help_text)
+    return default
 
 
 def from_environment(meta, raw):

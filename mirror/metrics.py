@@ -51,6 +51,17 @@ class Metrics:
         mirror.cache.observers.append(self.on_cache)
         self.backoff.set_function(
             lambda: 1 if mirror.upstream.backoff_remaining() > 0 else 0)
+        if mirror.federation:
+            self.watch_federation(mirror.federation)
+
+    def watch_federation(self, federation):
+        for state in ("probation", "up", "down"):
+            self.peers.labels(state=state).set_function(
+                lambda state=state: sum(
+                    node["state"] == state
+                    for node in federation.peers_view()["peers"]))
+        self.list_version.set_function(
+            lambda: federation.list_version() or 0)
 
     def on_upstream(self, outcome, seconds):
         self.upstream.labels(outcome=outcome).inc()
