@@ -5,8 +5,8 @@ import tarfile
 
 import pytest
 import webtest
-
 from conftest import history_url, serve_fixture
+
 from mirror.app import make_app
 from mirror.config import Config
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 import requests
-
 from conftest import FIXTURES, free_port, wait_for
+
 from mirror import replay
 
 CASES = [

@@ -4,9 +4,13 @@ import time
 
 import pytest
 import requests
-
-from conftest import (HUB, calls_to, fixture_text, history_url,
-                      serve_fixture, tag_url)
+from conftest import (
+    calls_to,
+    fixture_text,
+    history_url,
+    serve_fixture,
+    tag_url,
+)
 
 BUILD_CASES = [
     ("buildhistory-success.json", 10, "success"),
