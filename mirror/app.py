@@ -3,6 +3,7 @@
 import bottle
 from bottle import HTTPResponse, redirect, request
 
+from client.routes import add_client_routes
 from mirror import SOFTWARE, __version__, metrics, plugins, source, webhook
 from mirror.badges import add_badge_routes
 from mirror.config import Config
@@ -32,6 +33,7 @@ def make_app(config=None, mirror=None):
     add_info_routes(app, mirror)
     add_badge_routes(app, mirror)
     add_page_route(app)
+    add_client_routes(app, mirror)
     if config.webhook_secret:
         add_webhook_route(app, mirror)
     if mirror.federation:
