@@ -11,14 +11,18 @@ draws ``flat``.
 shields.io's endpoint badge, with HTTP 200 and ``isError`` for errors, so
 that shields draws our message instead of its own.
 
-Rendered badges are memoised: a warm badge costs a look-up, not a render.
+Rendered badges are memoised, and so are the short query strings that
+ask for them: a warm badge costs look-ups, not parsing and rendering.
 """
 
 import hashlib
 import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl
 
 import cachetools
-from bottle import HTTPResponse, request
+from bottle import request, response
 
 from mirror.badge import MAX_TEXT, NAMED_COLORS, STATES, STYLES, render_badge
 from mirror.errors import BadName
@@ -36,6 +40,8 @@ DEFAULT_LABEL = "Docker"
 DEFAULT_STYLE = "flat"
 SHIELDS_LABEL = "docker build"
 MEMO_SIZE = 1024
+# Query strings up to this length are remembered with what they ask for.
+REMEMBERED_QUERY_LENGTH = 512
 
 # Longer than any valid name or tag, so cutting keeps an invalid one
 # invalid; one past MAX_TEXT, so a cut label still ends in an ellipsis.
@@ -49,38 +55,49 @@ BADGE_CSP = "default-src 'none'; sandbox"
 SHIELDS_COLORS = {hex_: name for name, hex_ in reversed(NAMED_COLORS.items())}
 
 
-def query_text(name, default="", limit=NAME_LIMIT):
-    """A query parameter as text, never failing on what a client sends.
+def query_values(query_string):
+    """A query string's values as text, never failing on what it holds.
 
-    Bottle keeps query values as Latin-1; they are re-read as UTF-8 with
-    undecodable bytes replaced, and cut to ``limit`` characters (at most
-    four bytes each are decoded, so a huge value costs nothing).
+    Bytes that are not UTF-8 are replaced; of a repeated name, the last
+    value counts.
     """
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    data = raw[: 4 * limit].encode("latin-1", "replace")
-    return data.decode("utf-8", "replace")[:limit]
+    if not query_string.isascii():
+        # WSGI hands over the raw bytes as Latin-1 characters.
+        query_string = query_string.encode("latin-1", "replace").decode(
+            "utf-8", "replace")
+    return dict(parse_qsl(query_string, keep_blank_values=True,
+                          errors="replace"))
 
 
+def request_values():
+    """The current request's query values, see :func:`query_values`."""
+    return query_values(request.environ.get("QUERY_STRING", ""))
+
+
+def value(values, name, default="", limit=NAME_LIMIT):
+    """One value, or ``default`` when absent, cut to ``limit``."""
+    return values.get(name, default)[:limit]
+
+
+@dataclass(frozen=True)
 class BadgeQuery:
     """The parameters of one ``/status.svg`` request, read safely."""
 
-    def __init__(self, organization, repository, tag, label, style):
-        self.organization = organization
-        self.repository = repository
-        self.tag = tag
-        self.label = label
-        self.style = style if style in STYLES else DEFAULT_STYLE
+    organization: str
+    repository: str
+    tag: str
+    label: str
+    style: str
 
     @classmethod
-    def from_request(cls):
+    def from_values(cls, values):
+        style = value(values, "style", DEFAULT_STYLE)
         return cls(
-            query_text("organization") or DEFAULT_ORGANIZATION,
-            query_text("repository"),
-            query_text("tag"),
-            query_text("text", DEFAULT_LABEL, TEXT_LIMIT),
-            query_text("style", DEFAULT_STYLE),
+            value(values, "organization") or DEFAULT_ORGANIZATION,
+            value(values, "repository"),
+            value(values, "tag"),
+            value(values, "text", DEFAULT_LABEL, TEXT_LIMIT),
+            style if style in STYLES else DEFAULT_STYLE,
         )
 
     def image(self):
@@ -88,6 +105,25 @@ class BadgeQuery:
         if not self.repository:
             raise BadName("the repository parameter is missing")
         return parse_image(self.organization, self.repository, self.tag)
+
+
+def read_badge_query(query_string):
+    return BadgeQuery.from_values(query_values(query_string))
+
+
+remembered_badge_query = lru_cache(maxsize=MEMO_SIZE)(read_badge_query)
+
+
+def badge_query(query_string):
+    """The BadgeQuery of a query string; recent short ones are kept, so
+    a warm badge's query is not parsed again."""
+    if len(query_string) > REMEMBERED_QUERY_LENGTH:
+        return read_badge_query(query_string)
+    return remembered_badge_query(query_string)
+
+
+def request_badge_query():
+    return badge_query(request.environ.get("QUERY_STRING", ""))
 
 
 def error_state(error):
@@ -121,16 +157,20 @@ def etag_of(body):
 
 
 def svg_response(svg, etag, max_age):
-    """The badge, or 304 when the client's copy carries this ETag."""
-    headers = {
-        "ETag": etag,
-        "Cache-Control": cache_control(max_age),
-        "Content-Security-Policy": BADGE_CSP,
-    }
+    """The badge, or 304 when the client's copy carries this ETag.
+
+    The headers go on Bottle's response of this request and the body is
+    returned as it is: for a warm badge that is cheaper than a new
+    HTTPResponse.
+    """
+    response.set_header("ETag", etag)
+    response.set_header("Cache-Control", cache_control(max_age))
+    response.set_header("Content-Security-Policy", BADGE_CSP)
     if etag_matches(etag):
-        return HTTPResponse(status=304, headers=headers)
-    headers["Content-Type"] = "image/svg+xml"
-    return HTTPResponse(svg, headers=headers)
+        response.status = 304
+        return b""
+    response.content_type = "image/svg+xml"
+    return svg
 
 
 def shields_body(state, max_age, is_error=False):
@@ -162,13 +202,13 @@ def add_badge_routes(app, mirror):
         return int(mirror.config.cache_ttl)
 
     def error_badge(error):
-        query = BadgeQuery.from_request()
+        query = request_badge_query()
         svg, etag = memo.get(query.label, error_state(error), query.style)
         return svg_response(svg, etag, ERROR_MAX_AGE)
 
     @app.get("/status.svg", on_error=error_badge)
     def status_svg():
-        query = BadgeQuery.from_request()
+        query = request_badge_query()
         state = mirror.status(query.image()).state
         svg, etag = memo.get(query.label, state, query.style)
         return svg_response(svg, etag, good_age())
@@ -180,6 +220,7 @@ def add_badge_routes(app, mirror):
     @app.get("/v1/shields/<organization>/<repository>",
              on_error=error_shields)
     def shields(organization, repository):
-        image = parse_image(organization, repository, query_text("tag"))
+        tag = value(request_values(), "tag")
+        image = parse_image(organization, repository, tag)
         state = mirror.status(image).state
         return shields_response(shields_body(state, good_age()))

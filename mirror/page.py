@@ -21,10 +21,9 @@ from mirror import SOFTWARE, __version__
 from mirror.badge import STYLES
 from mirror.badges import (
     DEFAULT_LABEL,
-    DEFAULT_ORGANIZATION,
     DEFAULT_STYLE,
-    TEXT_LIMIT,
-    query_text,
+    BadgeQuery,
+    request_values,
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -54,13 +53,13 @@ PAGE_CSP = (
 
 def form_values():
     """The form's fields from the query, with the badge's defaults."""
-    style = query_text("style", DEFAULT_STYLE)
+    query = BadgeQuery.from_values(request_values())
     return {
-        "organization": query_text("organization") or DEFAULT_ORGANIZATION,
-        "repository": query_text("repository"),
-        "tag": query_text("tag") or DEFAULT_TAG,
-        "text": query_text("text", DEFAULT_LABEL, TEXT_LIMIT),
-        "style": style if style in STYLES else DEFAULT_STYLE,
+        "organization": query.organization,
+        "repository": query.repository,
+        "tag": query.tag or DEFAULT_TAG,
+        "text": query.label,
+        "style": query.style,
     }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import webtest
 from conftest import fixture_text, history_url, serve_fixture, tag_url
 
 from mirror import __version__, badges
@@ -252,6 +253,28 @@ def test_undecodable_query_values_still_give_a_badge(app, hub, query):
 
     assert answer.status_int == 200
     assert_inert(parse_svg(answer.body))
+
+
+def test_raw_utf8_in_the_query_is_read_as_utf8(app, hub):
+    serve_fixture(hub, history_url(), "buildhistory-success.json")
+    raw = "organization=exampleorg&repository=webapp&text=caf\xc3\xa9"
+    request = webtest.TestRequest.blank("/status.svg")
+    request.environ["QUERY_STRING"] = raw
+
+    answer = app.do_request(request)
+
+    assert texts(parse_svg(answer.body))[0] == "caf\u00e9"
+
+
+def test_long_query_strings_are_not_remembered(app, hub):
+    serve_fixture(hub, history_url(), "buildhistory-success.json")
+    remembered = badges.remembered_badge_query
+    app.get(WEBAPP)
+    before = remembered.cache_info().currsize
+
+    app.get(WEBAPP + "&text=" + "x" * 1000)
+
+    assert remembered.cache_info().currsize == before
 
 
 def test_huge_text_is_cut_with_an_ellipsis(app, hub):
