@@ -1,7 +1,7 @@
 """The mirror's Bottle app, built by :func:`make_app` from a Config."""
 
 import bottle
-from bottle import HTTPResponse, redirect, request
+from bottle import HTTPResponse, redirect, request, response
 
 from client.routes import add_client_routes
 from mirror import SOFTWARE, __version__, metrics, plugins, source, webhook
@@ -41,16 +41,24 @@ def make_app(config=None, mirror=None):
     return app
 
 
+HOP_KEY = "HTTP_" + HOP_HEADER.upper().replace("-", "_")
+
+
 def add_status_routes(app, mirror):
     def max_age():
         return int(mirror.config.cache_ttl)
 
     @app.get("/build/<organization>/<repository>", max_age=max_age)
     def build(organization, repository):
-        image = parse_image(organization, repository,
-                            request.query.get("tag", ""))
-        hop = HOP_HEADER in request.headers
-        return json_response(mirror.status(image, hop=hop).as_json())
+        environ = request.environ
+        tag = request.query.get("tag", "") if environ.get(
+            "QUERY_STRING") else ""
+        image = parse_image(organization, repository, tag)
+        status = mirror.status(image, hop=HOP_KEY in environ)
+        body, etag = status.encoded
+        response.set_header("Content-Type", "application/json")
+        response.set_header("ETag", etag)
+        return body
 
 
 def add_info_routes(app, mirror):

@@ -20,6 +20,7 @@ class Metrics:
 
     def __init__(self):
         self.registry = CollectorRegistry()
+        self._children = {}
         self.requests = Counter(
             "mirror_requests", "HTTP requests answered, by route and status",
             ["route", "status"], registry=self.registry)
@@ -63,18 +64,26 @@ class Metrics:
         self.list_version.set_function(
             lambda: federation.list_version() or 0)
 
+    def counter(self, family, **labels):
+        """A labelled child, looked up once and kept (labels() is slow)."""
+        key = (id(family), *labels.values())
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(**labels)
+        return child
+
     def on_upstream(self, outcome, seconds):
-        self.upstream.labels(outcome=outcome).inc()
+        self.counter(self.upstream, outcome=outcome).inc()
         self.upstream_latency.observe(seconds)
 
     def on_cache(self, result):
-        self.cache.labels(result=result).inc()
+        self.counter(self.cache, result=result).inc()
 
     def on_request(self):
         route = request.environ.get("bottle.route")
         rule = route.rule if route is not None else "unmatched"
-        self.requests.labels(route=rule,
-                             status=str(response.status_code)).inc()
+        self.counter(self.requests, route=rule,
+                     status=response.status_code).inc()
 
     def page(self):
         return HTTPResponse(generate_latest(self.registry),

@@ -4,6 +4,7 @@
 Image(namespace='library', repository='nginx', tag='latest')
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -72,6 +73,7 @@ def parse_tag(value):
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_image(organization, repository, tag):
     """Build an :class:`Image` from what a user typed, or raise BadName."""
     return Image(

@@ -5,7 +5,7 @@ A route states its needs in its own config, for example
 ``route.config``.
 """
 
-import hashlib
+import functools
 import json
 import logging
 import time
@@ -14,6 +14,7 @@ import bottle
 from bottle import HTTPResponse, request, response
 
 from mirror.errors import MirrorError
+from mirror.status import etag_of
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class HeadersPlugin:
         app.add_hook("before_request", self.preflight)
 
     def preflight(self):
-        if request.method != "OPTIONS":
+        if request.environ["REQUEST_METHOD"] != "OPTIONS":
             return
         asked = request.headers.get("Access-Control-Request-Headers")
         raise HTTPResponse(status=204, headers={
@@ -151,37 +152,51 @@ class HttpCachePlugin:
 
         def wrapper(*args, **kwargs):
             out = callback(*args, **kwargs)
-            if not isinstance(out, HTTPResponse):
+            if isinstance(out, HTTPResponse):
+                target, body = out, out.body
+            elif isinstance(out, bytes):
+                target, body = response, out
+            else:
                 return out
-            good = out.status_code < 400
+            good = target.status_code < 400
             age = max_age() if callable(max_age) else max_age
-            out.set_header("Cache-Control",
-                           cache_control(age if good else error_age))
-            return conditional(out)
+            target.set_header("Cache-Control",
+                              cache_control(age if good else error_age))
+            return conditional(out, target, body)
 
         return wrapper
 
 
+@functools.lru_cache(maxsize=64)
 def cache_control(age):
     return f"public, max-age={age}, s-maxage={age}"
 
 
-def conditional(out):
-    """Add an ETag; answer 304 when the client already has this body."""
-    body = out.body if isinstance(out.body, bytes) else b""
-    etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
-    out.set_header("ETag", etag)
-    if out.status_code == 200 and etag_matches(etag):
-        not_modified = HTTPResponse(status=304)
-        for name in ("ETag", "Cache-Control", "Vary"):
-            if name in out.headers:
-                not_modified.set_header(name, out.headers[name])
-        return not_modified
+def conditional(out, target=None, body=None):
+    """Add an ETag (unless the route set one) to ``target``, the response
+    that carries ``out`` (``out`` itself by default); answer 304 when the
+    client already has it."""
+    if target is None:
+        target, body = out, out.body
+    etag = target.get_header("ETag")
+    if etag is None:
+        etag = etag_of(body if isinstance(body, bytes) else b"")
+        target.set_header("ETag", etag)
+    if target.status_code == 200 and etag_matches(etag):
+        return not_modified(target)
     return out
 
 
+def not_modified(source):
+    answer = HTTPResponse(status=304)
+    for name in ("ETag", "Cache-Control", "Vary"):
+        if name in source.headers:
+            answer.set_header(name, source.headers[name])
+    return answer
+
+
 def etag_matches(etag):
-    header = request.headers.get("If-None-Match", "")
+    header = request.environ.get("HTTP_IF_NONE_MATCH")
     if not header:
         return False
     if header.strip() == "*":

@@ -1,14 +1,21 @@
 """What a status lookup answers: the Status record and its JSON form."""
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 
 SUCCESS = 10
 PUBLISHED = 1
 STATES = {10: "success", 0: "queued", 3: "building", -1: "failed",
           -4: "cancelled"}
 FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def etag_of(body):
+    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
 
 
 def state_of_build(status):
@@ -43,6 +50,12 @@ class Status:
 
     def with_source(self, source):
         return replace(self, source=source)
+
+    @cached_property
+    def encoded(self):
+        """The JSON body and its ETag, computed once per answer."""
+        body = json.dumps(self.as_json()).encode()
+        return body, etag_of(body)
 
     def as_json(self):
         body = {"request": "ok", "status": self.status, "state": self.state,
