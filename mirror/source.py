@@ -5,12 +5,13 @@ packages (whichever exist) and is built once, on the first request.
 """
 
 import functools
+import importlib.metadata
 import importlib.util
 import io
 import tarfile
 from pathlib import Path
 
-from mirror import __version__
+from mirror import SOFTWARE, __version__
 
 PACKAGES = ("mirror", "registry", "client")
 SKIPPED = {"__pycache__"}
@@ -40,10 +41,28 @@ def archive():
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, path in package_dirs():
             tar.add(path, arcname=f"{top}/{name}", filter=wanted)
-        licence = Path(__file__).resolve().parent.parent / "LICENSE"
-        if licence.is_file():
-            tar.add(licence, arcname=f"{top}/LICENSE")
+        text = licence_text()
+        if text:
+            info = tarfile.TarInfo(f"{top}/LICENSE")
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
     return buffer.getvalue()
+
+
+def licence_text():
+    """The licence, from a source checkout or the installed metadata."""
+    checkout = Path(__file__).resolve().parent.parent / "LICENSE"
+    if checkout.is_file():
+        return checkout.read_bytes()
+    try:
+        dist = importlib.metadata.distribution(SOFTWARE)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for name in ("licenses/LICENSE", "LICENSE"):
+        text = dist.read_text(name)
+        if text:
+            return text.encode()
+    return None
 
 
 def archive_name():

@@ -8,6 +8,7 @@ source tree cannot be imported.
 """
 
 import fnmatch
+import io
 import json
 import os
 import re
@@ -262,6 +263,39 @@ def test_installed_mirror_answers_health(mirror_url):
     assert answer.status_code == 200
     assert answer.json()["ok"] is True
     assert answer.json()["version"] == __version__
+
+
+@pytest.mark.slow
+def test_installed_mirror_renders_badges(mirror_url):
+    answer = requests.get(f"{mirror_url}/status.svg", timeout=10, params={
+        "organization": "exampleorg", "repository": "webapp"})
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("image/svg+xml")
+    assert "passing" in answer.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["status.svg", "status.js",
+                                  "status-config.json"])
+def test_installed_mirror_serves_the_client(mirror_url, name):
+    answer = requests.get(f"{mirror_url}/client/{name}", timeout=10)
+
+    assert answer.status_code == 200
+    assert answer.content
+
+
+@pytest.mark.slow
+def test_installed_mirror_serves_its_source_with_the_licence(mirror_url):
+    answer = requests.get(f"{mirror_url}/source", timeout=10)
+
+    with tarfile.open(fileobj=io.BytesIO(answer.content)) as tar:
+        names = tar.getnames()
+        licence = next(n for n in names if n.endswith("/LICENSE"))
+        text = tar.extractfile(licence).read()
+    assert b"GNU AFFERO GENERAL PUBLIC LICENSE" in text
+    assert any(n.endswith("/mirror/app.py") for n in names)
+    assert any(n.endswith("/client/status.js") for n in names)
 
 
 @pytest.mark.slow
