@@ -52,7 +52,8 @@ def option(flag, env, default, convert, help, repeat=False, secret=False):
 
 @dataclass
 class Config:
-    """Everything a mirror can be told; defaults suit a public mirror."""
+    """Run a Docker Hub build-status mirror: the status API, badges and the
+    browser client, in a federation of mirrors."""
 
     host: str = option("--host", "MIRROR_HOST", "0.0.0.0", str,
                        "address to listen on")
@@ -115,11 +116,14 @@ class Config:
         "access token of that account (prefer the variable)", secret=True)
 
 
-def parse(argv=None, environ=None, config_class=Config, prog=None):
+def parse(argv=None, environ=None, config_class=Config, prog=None,
+          description=None):
     """Read a config from ``argv``, falling back to ``environ``."""
     environ = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split(
-        "\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description or config_class.__doc__,
+        epilog="Every option can also be set by the environment variable "
+        "named in its help; a flag wins over the variable.")
     defaults = {spec.name: add_argument(parser, spec, environ)
                 for spec in fields(config_class)}
     values = vars(parser.parse_args(argv))
