@@ -300,7 +300,7 @@
   function checkedMirrors(entries, allowPrivate) {
     const urls = entries.map((entry) => {
       const url = isObject(entry) ? entry.url : undefined;
-      if (canonicalMirrorURL(url, allowPrivate) !== url) {
+      if (!isCanonicalMirrorURL(url, allowPrivate)) {
         refuse("mirror-url", "a mirror URL is not https://host[:port]");
       }
       return url;
@@ -375,6 +375,12 @@
     const isDefault = number === (scheme === "https" ? 443 : 80);
     const shownPort = number === null || isDefault ? "" : `:${number}`;
     return `${scheme}://${shownHost}${shownPort}`;
+  }
+
+  // True if a signed list may name `url` as it is written.
+  function isCanonicalMirrorURL(url, allowPrivate) {
+    return typeof url === "string" &&
+      canonicalMirrorURL(url, allowPrivate) === url;
   }
 
   function canonicalHost(host, allowPrivate) {
@@ -886,7 +892,7 @@
   }
 
   globalThis.dockerhubBuildStatus = Object.freeze({
-    verifySignedList, importTrustedKeys, canonicalMirrorURL, STATES,
+    verifySignedList, importTrustedKeys, isCanonicalMirrorURL, STATES,
   });
 
   if (document.documentElement?.localName === "svg" &&
