@@ -25,6 +25,7 @@
   const MAX_CLOCK_AHEAD_MS = 10 * 60 * 1000;
 
   const LIST_TIMEOUT_MS = 800;
+  const LIST_STAGGER_MS = 150;
   const MAX_LIST_SOURCES = 5;
   const REQUEST_TIMEOUT_MS = 3000;
   const STAGGER_MS = 300;
@@ -562,7 +563,13 @@
     }
   }
 
+  // The body, cut after `limit` + 1 bytes; a body that says its length
+  // is read at once, any other as a stream that stops past the limit.
   async function readCapped(response, limit) {
+    const length = Number(response.headers.get("Content-Length"));
+    if (response.headers.has("Content-Length") && length <= limit) {
+      return new Uint8Array(await response.arrayBuffer());
+    }
     const reader = response.body.getReader();
     const chunks = [];
     let size = 0;
@@ -582,6 +589,57 @@
       at += chunk.length;
     }
     return bytes.slice(0, limit + 1);
+  }
+
+  // Try `items` one after another: the next after `delay` ms, or at once
+  // when the one before gives up. `attempt(item, signal)` resolves a
+  // result or null; the first result that `wins` ends the rest (their
+  // requests are aborted). Resolves {winner, results}: the winning result
+  // (or null) and every result seen.
+  function staggered(items, attempt, delay, wins) {
+    const queue = [...items];
+    const stop = new AbortController();
+    const results = [];
+    let running = 0;
+    let timer = null;
+    let done = false;
+
+    return new Promise((resolve) => {
+      const finish = (winner) => {
+        done = true;
+        clearTimeout(timer);
+        stop.abort();
+        resolve({winner, results});
+      };
+      const next = () => {
+        clearTimeout(timer);
+        if (done) {
+          return;
+        }
+        if (queue.length === 0) {
+          if (running === 0) {
+            finish(null);
+          }
+          return;
+        }
+        const item = queue.shift();
+        running += 1;
+        attempt(item, stop.signal).then((result) => {
+          running -= 1;
+          if (done) {
+            return;
+          }
+          results.push(result);
+          if (result && wins(result)) {
+            finish(result);
+          } else {
+            next();
+          }
+        });
+        timer = setTimeout(next, delay);
+      };
+      next();
+    });
   }
 
   // -- choosing the mirrors ------------------------------------------------
@@ -612,14 +670,11 @@
       console.info("status.js: no WebCrypto here; using the bootstrap list");
       return fallback;
     }
-    let pinned;
-    try {
-      pinned = await importTrustedKeys(config.trusted_keys);
-    } catch (error) {
+    const pinned = importTrustedKeys(config.trusted_keys);
+    pinned.catch(() => {
       console.info("status.js: no Ed25519 in this browser's WebCrypto; " +
         "using the bootstrap list");
-      return fallback;
-    }
+    });
     const signed = await firstSignedList(config, bootstrap, pinned);
     if (!signed) {
       return fallback;
@@ -628,41 +683,39 @@
     return {list: `signed:${signed.version}`, mirrors: signed.mirrors};
   }
 
-  function firstSignedList(config, bootstrap, pinned) {
+  // The first list that verifies: the registry's, else (after a short
+  // delay, or at once when the registry fails) a bootstrap mirror's.
+  async function firstSignedList(config, bootstrap, pinned) {
     const sources = [config.registry, ...bootstrap]
       .filter((url, index, all) => all.indexOf(url) === index)
       .slice(0, MAX_LIST_SOURCES);
-    const stop = new AbortController();
-    return new Promise((resolve) => {
-      let left = sources.length;
-      const settle = (signed) => {
-        left -= 1;
-        if (signed || left === 0) {
-          stop.abort();
-          resolve(signed);
-        }
-      };
-      for (const source of sources) {
-        signedListFrom(source, config, pinned, stop.signal).then(settle);
-      }
-    });
+    const attempt = (source, signal) =>
+      signedListFrom(source, config, pinned, signal);
+    const {winner} = await staggered(sources, attempt, LIST_STAGGER_MS,
+      () => true);
+    return winner;
   }
 
   // The verified list a source serves, or null; a refusal is logged.
+  // `pinned` is the promise of importTrustedKeys, imported meanwhile.
   async function signedListFrom(source, config, pinned, signal) {
     const answer = await fetchBytes(`${source}/v1/mirrors.json`,
       MAX_ENVELOPE_BYTES, LIST_TIMEOUT_MS, signal);
     if (!answer || answer.status !== 200) {
       return null;
     }
+    const keys = await pinned.catch(() => null);
+    if (!keys) {
+      return null;
+    }
     const highest = storedVersion(config.registry);
     try {
-      return await verifySignedList(answer.bytes, pinned, config.registry,
+      return await verifySignedList(answer.bytes, keys, config.registry,
         highest, Date.now(), config.allow_private === true);
     } catch (error) {
       if (error.reason === "same-version") {
         // The list already accepted: check it again without the version.
-        return verifySignedList(answer.bytes, pinned, config.registry, null,
+        return verifySignedList(answer.bytes, keys, config.registry, null,
           Date.now(), config.allow_private === true).catch(() => null);
       }
       console.warn(`status.js: signed list from ${source} refused ` +
@@ -729,54 +782,22 @@
       (body.status < 0 ? "failed" : "building");
   }
 
-  // Ask the mirrors one after another, the next after STAGGER_MS or as
-  // soon as one fails; resolve with the first answer, or {state} of
-  // "unavailable" (someone answered but could not reach Docker Hub) or
-  // "unknown" (nobody answered).
-  function race(mirrors, image) {
+  // Ask the mirrors in a shuffled, staggered race; resolve with the first
+  // answer, else {state} "unavailable" (a mirror answered but could not
+  // reach Docker Hub) or "unknown" (no mirror answered).
+  async function race(mirrors, image) {
     const queue = shuffled(mirrors).slice(0, MAX_ASKED);
-    const stop = new AbortController();
-    let asking = 0;
-    let upstreamDown = false;
-    let timer = null;
-    let done = false;
-
-    return new Promise((resolve) => {
-      const finish = (outcome) => {
-        done = true;
-        clearTimeout(timer);
-        stop.abort();
-        resolve(outcome);
-      };
-      const next = () => {
-        clearTimeout(timer);
-        if (done) {
-          return;
-        }
-        if (queue.length === 0) {
-          if (asking === 0) {
-            finish({state: upstreamDown ? "unavailable" : "unknown"});
-          }
-          return;
-        }
-        const mirror = queue.shift();
-        asking += 1;
-        ask(mirror, image, stop.signal).then((answer) => {
-          asking -= 1;
-          if (done) {
-            return;
-          }
-          if (answer && answer.state) {
-            finish({state: answer.state, mirror});
-            return;
-          }
-          upstreamDown = upstreamDown || Boolean(answer?.upstream);
-          next();
-        });
-        timer = setTimeout(next, STAGGER_MS);
-      };
-      next();
-    });
+    const attempt = async (mirror, signal) => {
+      const answer = await ask(mirror, image, signal);
+      return answer && {...answer, mirror};
+    };
+    const {winner, results} = await staggered(queue, attempt, STAGGER_MS,
+      (result) => Boolean(result.state));
+    if (winner) {
+      return winner;
+    }
+    const upstream = results.some((result) => result?.upstream);
+    return {state: upstream ? "unavailable" : "unknown"};
   }
 
   // -- painting ------------------------------------------------------------

@@ -1,0 +1,256 @@
+"""How long the browser client takes to paint its badge, in Chromium.
+
+Run from the repository root with the project's virtualenv::
+
+    .venv/bin/python bench/client_latency.py [--runs 7]
+
+Everything runs on loopback in this process: the replay upstream, two
+mirrors, a stub registry serving a signed list of the mirrors, a plain
+static file server with the client bundle, and a server that accepts
+connections and never answers. Debian's Chromium (``/usr/bin/chromium``)
+opens ``status.svg`` in a fresh browser context per run (cold HTTP cache,
+empty localStorage); a run's time is from navigation start to the moment
+the script sets the final ``data-state``, read from ``performance.now()``
+in the badge itself. Two scenarios:
+
+- healthy: both mirrors answer (target: median under 200 ms);
+- first mirror unresponsive: the signed list names the hanging server
+  and a healthy mirror, and the client's shuffle is fixed so that it asks
+  the hanging one first (target: median under 1.5 s).
+
+The mirrors answer from their cache after the first run. It prints each
+run and the medians, and stops every server it starts before it exits.
+"""
+
+import argparse
+import functools
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from http.server import (
+    BaseHTTPRequestHandler,
+    SimpleHTTPRequestHandler,
+    ThreadingHTTPServer,
+)
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from client.bundle import write_bundle
+from mirror import replay
+from mirror.app import make_app
+from mirror.config import Config
+from mirror.server import Server
+from registry.envelope import make_payload, sign_envelope
+from registry.keys import public_key_text
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE.parent / "tests" / "fixtures" / "replay.json"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-quic", "--no-first-run",
+                 "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+QUERY = "organization=exampleorg&repository=webapp"
+TARGETS = {"healthy": 0.200, "first mirror unresponsive": 1.5}
+
+# Records when the badge's data-state leaves "pending", in the badge's
+# own clock (milliseconds since its navigation started).
+WATCH_STATE = """
+new MutationObserver((changes, observer) => {
+  const state = document.documentElement.getAttribute("data-state");
+  if (state && state !== "pending") {
+    window.paintedAt = performance.now();
+    window.paintedState = state;
+    observer.disconnect();
+  }
+}).observe(document, {subtree: true, attributes: true,
+                      attributeFilter: ["data-state"]});
+"""
+
+
+def serve_in_thread(stack, server):
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stack.callback(server.server_close)
+    stack.callback(server.shutdown)
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def start_mirror(stack, upstream):
+    app = make_app(Config(upstream=upstream))
+    server = Server(app, "127.0.0.1", 0, 4)
+    thread = threading.Thread(target=server.serve, kwargs={"drain": 1},
+                              daemon=True)
+    thread.start()
+    stack.callback(app.config["mirror"].close)
+    stack.callback(thread.join, 5)
+    stack.callback(server.stop)
+    return f"http://127.0.0.1:{server.port}"
+
+
+class ListHandler(BaseHTTPRequestHandler):
+    """A registry that only serves its signed list, with CORS."""
+
+    def do_GET(self):
+        found = self.path == "/v1/mirrors.json" and self.server.envelope
+        body = self.server.envelope if found else b'{"request": "error"}'
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def start_hanging(stack):
+    """A listener that accepts connections and never answers them."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held = []
+
+    def hold():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    stack.callback(lambda: [conn.close() for conn in held])
+    stack.callback(listener.close)
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def shuffle_picks(listed, order):
+    """Numbers that make the client's Fisher-Yates shuffle of ``listed``
+    (sorted, as in a signed list) come out as ``order``."""
+    mirrors = sorted(listed)
+    picks = []
+    for i in range(len(mirrors) - 1, 0, -1):
+        j = mirrors.index(order[i])
+        picks.append((j + 0.5) / (i + 1))
+        mirrors[i], mirrors[j] = mirrors[j], mirrors[i]
+    return picks
+
+
+class Setup:
+    """The servers of both scenarios."""
+
+    def __init__(self, stack, root):
+        upstream_server, _ = replay.start(SCENARIO)
+        stack.callback(upstream_server.server_close)
+        stack.callback(upstream_server.shutdown)
+        upstream = f"http://127.0.0.1:{upstream_server.server_address[1]}"
+        self.mirrors = [start_mirror(stack, upstream) for _ in range(2)]
+        self.hanging = start_hanging(stack)
+        self.registry = ThreadingHTTPServer(("127.0.0.1", 0), ListHandler)
+        self.registry.daemon_threads = True
+        self.registry.envelope = None
+        self.registry_url = serve_in_thread(stack, self.registry)
+        static = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(QuietFiles, directory=root))
+        static.daemon_threads = True
+        self.static_url = serve_in_thread(stack, static)
+        self.key = Ed25519PrivateKey.generate()
+        write_bundle(root / "site", [public_key_text(self.key)],
+                     self.registry_url, self.mirrors, allow_private=True)
+
+    def serve_list(self, mirrors):
+        payload = make_payload(self.registry_url, mirrors,
+                               int(time.time()), datetime.now(UTC),
+                               allow_private=True)
+        self.registry.envelope = sign_envelope(payload, self.key)
+
+
+def time_run(browser, url, init_script=None):
+    """Seconds from navigation to the final badge, and that badge's
+    state, in a fresh context."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(WATCH_STATE)
+        if init_script:
+            page.add_init_script(init_script)
+        page.goto(url)
+        page.wait_for_function("() => window.paintedAt !== undefined",
+                               timeout=10000)
+        painted, state = page.evaluate(
+            "() => [window.paintedAt, window.paintedState]")
+        return painted / 1000, state
+    finally:
+        context.close()
+
+
+def scenario(browser, setup, name, runs):
+    url = f"{setup.static_url}/site/status.svg?{QUERY}"
+    init_script = None
+    if name == "healthy":
+        setup.serve_list(setup.mirrors)
+    else:
+        listed = [setup.hanging, setup.mirrors[0]]
+        setup.serve_list(listed)
+        picks = shuffle_picks(listed, listed)
+        init_script = (f"const picks = {json.dumps(picks)}; Math.random ="
+                       " () => (picks.length ? picks.shift() : 0.5);")
+    times = []
+    for _ in range(runs):
+        seconds, state = time_run(browser, url, init_script)
+        if state != "success":
+            raise SystemExit(f"{name}: the badge said {state!r}")
+        times.append(seconds)
+    return times
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7,
+                        help="timed runs per scenario (default 7)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"{CHROMIUM} is missing; run tools/ensure-browser")
+    from playwright.sync_api import sync_playwright
+
+    print(f"{os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        setup = Setup(stack, root)
+        playwright = stack.enter_context(sync_playwright())
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=CHROMIUM_ARGS)
+        stack.callback(browser.close)
+        time_run(browser, f"{setup.static_url}/site/status.svg?{QUERY}")
+        for name, target in TARGETS.items():
+            times = scenario(browser, setup, name, args.runs)
+            median = statistics.median(times)
+            verdict = "ok" if median < target else "OVER TARGET"
+            runs = " ".join(f"{seconds * 1000:.0f}" for seconds in times)
+            print(f"{name}: median {median * 1000:.0f} ms "
+                  f"(target < {target * 1000:.0f} ms, {verdict}); "
+                  f"runs in ms: {runs}")
+
+
+if __name__ == "__main__":
+    main()
