@@ -563,13 +563,9 @@
     }
   }
 
-  // The body, cut after `limit` + 1 bytes; a body that says its length
-  // is read at once, any other as a stream that stops past the limit.
+  // The body, read as a stream that stops past `limit` bytes (a length
+  // header would not do: it counts the bytes before decompression).
   async function readCapped(response, limit) {
-    const length = Number(response.headers.get("Content-Length"));
-    if (response.headers.has("Content-Length") && length <= limit) {
-      return new Uint8Array(await response.arrayBuffer());
-    }
     const reader = response.body.getReader();
     const chunks = [];
     let size = 0;
@@ -624,7 +620,8 @@
         }
         const item = queue.shift();
         running += 1;
-        attempt(item, stop.signal).then((result) => {
+        const tried = Promise.resolve().then(() => attempt(item, stop.signal));
+        tried.catch(() => null).then((result) => {
           running -= 1;
           if (done) {
             return;
@@ -863,6 +860,8 @@
     };
   }
 
+  // Where this script came from (document.currentScript is only set
+  // while it first runs).
   function scriptURL() {
     const script = document.currentScript ||
       document.querySelector("script");
@@ -887,6 +886,7 @@
   }
 
   async function main() {
+    const configURL = new URL("status-config.json", scriptURL());
     const svg = document.documentElement;
     const image = badgeParameters(document.URL);
     const mark = (name, value) => svg.setAttribute(`data-${name}`, value);
@@ -898,8 +898,7 @@
       return;
     }
     paint(document, image.label, ["\u2026", "#9f9f9f"]);
-    const config = await loadConfig(new URL("status-config.json",
-      scriptURL()));
+    const config = await loadConfig(configURL);
     const bootstrap = bootstrapOrigins(config.bootstrap);
     const chosen = await chooseMirrors(config, bootstrap);
     mark("list", chosen.list);
