@@ -190,16 +190,16 @@ def load_generator(args):
 
 
 def alternate_runs(args, targets):
-    """Drive each (server, path) in turn, ``args.rounds`` times over.
+    """Drive each (name, server, path) in turn, ``args.rounds`` times.
 
-    Alternating spreads drift on a shared machine over every server
-    alike. Returns the runs in order.
+    Alternating spreads drift on a shared machine over every target
+    alike. Returns the runs in order, each named after its target.
     """
     drive, _ = load_generator(args)
     runs = []
     for round_number in range(1, args.rounds + 1):
-        for server, path in targets:
-            run = drive(server.name, server.port, path, args)
+        for name, server, path in targets:
+            run = drive(name, server.port, path, args)
             runs.append(run)
             print(f"  round {round_number} {run.server:6}"
                   f" {run.requests_per_second:9.1f} req/s"
@@ -208,7 +208,7 @@ def alternate_runs(args, targets):
 
 
 def median_rates(runs, names):
-    """Median requests per second of each named server's runs."""
+    """Median requests per second of each named target's runs."""
     return {name: statistics.median(run.requests_per_second
                                      for run in runs if run.server == name)
             for name in names}

@@ -66,7 +66,8 @@ def warm_throughput(args, upstream):
         print(f"mirror: {shlex.join(mirror.command)}")
         print(f"bare:   {shlex.join(bare.command)}")
         return common.alternate_runs(
-            args, [(bare, common.BARE_PATH), (mirror, WARM_PATH)])
+            args, [("bare", bare, common.BARE_PATH),
+                   ("mirror", mirror, WARM_PATH)])
 
 
 def report_ratio(runs):
