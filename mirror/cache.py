@@ -72,26 +72,17 @@ class StatusCache:
                 self._notify("stale")
                 self._refresh_later(key)
                 return entry.value.with_source("cache")
-            if lookup is None:
-                flight, leader = self._join(key)
+            flight, leader = (Flight(), True) if lookup else self._join(key)
         self._notify("miss")
-        if lookup is not None:
-            flight, leader = Flight(), True
-            return unwrap(self._cold_wait(key, flight, leader, lookup))
-        return unwrap(self._cold_wait(key, flight, leader))
+        return unwrap(self._cold_wait(key, flight, leader, lookup))
 
     def refresh(self, key):
-        """Look ``key`` up now, whatever the cache holds (for webhooks)."""
+        """Look ``key`` up now, whatever the cache holds or a lookup
+        already under way would bring (for webhooks: after a push)."""
+        flight = Flight()
         with self._lock:
-            flight, leader = self._join(key)
-        if leader:
-            self._run(key, flight)
-        flight.done.wait(self.wait)
-
-    def peek(self, key):
-        with self._lock:
-            entry = self._entries.get(key)
-        return entry.value if entry else None
+            self._flights[key] = flight
+        self._run(key, flight)
 
     def close(self):
         self._pool.shutdown(wait=False, cancel_futures=True)
