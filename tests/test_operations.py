@@ -288,3 +288,25 @@ def test_sigterm_lets_the_slow_request_finish_and_exits_0():
     assert time.monotonic() - started < 10
     assert answers and answers[0].status_code == 200
     assert answers[0].json()["status"] == 10
+
+
+def test_access_log_writes_one_line_per_request(hub, caplog):
+    serve_fixture(hub, history_url(), "buildhistory-success.json")
+    app = webtest.TestApp(make_app(Config(upstream=HUB, access_log=True)))
+
+    with caplog.at_level("INFO", logger="mirror.access"):
+        app.get("/build/exampleorg/webapp?tag=latest")
+        app.get("/nowhere", status=404)
+
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == "mirror.access"]
+    assert len(lines) == 2
+    assert lines[0].startswith("GET /build/exampleorg/webapp?tag=latest 200")
+    assert lines[1].startswith("GET /nowhere 404")
+
+
+def test_access_log_is_off_by_default(app, caplog):
+    with caplog.at_level("INFO", logger="mirror.access"):
+        app.get("/v1/health")
+
+    assert not [r for r in caplog.records if r.name == "mirror.access"]
