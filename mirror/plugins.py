@@ -223,8 +223,10 @@ class AccessLogPlugin:
 
     def finished(self):
         began = request.environ.get("mirror.started", time.monotonic())
+        query = request.environ.get("QUERY_STRING")
+        target = f"{request.fullpath}?{query}" if query else request.fullpath
         self.log.info("%s %s %s %.1fms %s", request.method,
-                      request.fullpath[:300], response.status_code,
+                      target[:300], response.status_code,
                       (time.monotonic() - began) * 1000,
                       request.remote_addr or "-")
 
