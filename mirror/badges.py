@@ -2,10 +2,11 @@
 
 ``GET /status.svg?organization=&repository=&tag=&text=&style=`` draws the
 state the status API finds. Every outcome is an image (HTTP 200, grey):
-``not found``, ``unavailable``, and ``invalid name`` for any name Docker
-Hub would refuse, a missing repository included. An absent ``text`` reads
-``Docker``; an empty one draws the message alone. An unknown ``style``
-draws ``flat``.
+``not found``, ``unavailable``, ``invalid name`` for any name Docker Hub
+would refuse, and ``repository?`` when the repository parameter is
+missing or empty, as the static client draws it. An absent ``text``
+reads ``Docker``; an empty one draws the message alone. An unknown
+``style`` draws ``flat``.
 
 ``GET /v1/shields/<organization>/<repository>?tag=`` answers the JSON of
 shields.io's endpoint badge, with HTTP 200 and ``isError`` for errors, so
@@ -24,7 +25,14 @@ from urllib.parse import parse_qsl
 import cachetools
 from bottle import request, response
 
-from mirror.badge import MAX_TEXT, NAMED_COLORS, STATES, STYLES, render_badge
+from mirror.badge import (
+    FALLBACK_COLOR,
+    MAX_TEXT,
+    NAMED_COLORS,
+    STATES,
+    STYLES,
+    render_badge,
+)
 from mirror.errors import BadName
 from mirror.names import parse_image
 from mirror.plugins import (
@@ -47,6 +55,10 @@ REMEMBERED_QUERY_LENGTH = 512
 # invalid; one past MAX_TEXT, so a cut label still ends in an ellipsis.
 NAME_LIMIT = 300
 TEXT_LIMIT = MAX_TEXT + 1
+
+# What each badge state reads and its colour: the badge states, and the
+# one state only a badge request has.
+BADGE_STATES = {**STATES, "no repository": ("repository?", FALLBACK_COLOR)}
 
 # The badge is plain markup: it fetches nothing and runs nothing.
 BADGE_CSP = "default-src 'none'; sandbox"
@@ -140,7 +152,7 @@ class BadgeMemo:
 
     def get(self, label, state, style):
         """Return (SVG bytes, ETag) of a badge, rendering it only once."""
-        message, color = STATES[state]
+        message, color = BADGE_STATES[state]
         key = (label, message, color, style)
         with self._lock:
             found = self._svgs.get(key)
@@ -203,7 +215,8 @@ def add_badge_routes(app, mirror):
 
     def error_badge(error):
         query = request_badge_query()
-        svg, etag = memo.get(query.label, error_state(error), query.style)
+        state = error_state(error) if query.repository else "no repository"
+        svg, etag = memo.get(query.label, state, query.style)
         return svg_response(svg, etag, ERROR_MAX_AGE)
 
     @app.get("/status.svg", on_error=error_badge)

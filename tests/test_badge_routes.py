@@ -65,8 +65,8 @@ def test_organization_defaults_to_library(app, hub):
 
 
 @pytest.mark.parametrize(("path", "message"), [
-    ("/status.svg?organization=exampleorg", "invalid name"),
-    ("/status.svg?organization=exampleorg&repository=", "invalid name"),
+    ("/status.svg?organization=exampleorg", "repository?"),
+    ("/status.svg?organization=exampleorg&repository=", "repository?"),
     ("/status.svg?organization=Bad%20Name&repository=webapp",
      "invalid name"),
     ("/status.svg?organization=exampleorg&repository=web..app",
