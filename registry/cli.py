@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from client.command import SUMMARY, BundleConfig, client_bundle
 from mirror.server import Server
 from registry import config as settings
 from registry import state
@@ -179,6 +180,7 @@ COMMANDS = {
                       "check a signed list; print its mirrors"),
     "serve": Command(settings.RegistryConfig, serve,
                      "run the registry service"),
+    "client-bundle": Command(BundleConfig, client_bundle, SUMMARY),
 }
 
 
