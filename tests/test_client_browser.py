@@ -13,6 +13,8 @@ import functools
 import itertools
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -552,6 +554,26 @@ def test_a_mirror_client_verifies_the_list_of_its_registry(
 
     assert badge["list"] == f"signed:{version}"
     assert (badge["state"], badge["mirror"]) == ("success", mirrors[1])
+
+
+def test_the_bundle_from_the_command_line_works_from_a_static_host(
+        page, static, registry, key, mirrors):
+    version = serve_list(registry, key, mirrors)
+    out = static.root / "from-cli"
+    command = [sys.executable, "-m", "registry", "client-bundle",
+               "--trusted-key", public_text(key),
+               "--registry-url", registry.url, "--out", str(out),
+               "--allow-private"]
+    for url in mirrors:
+        command += ["--bootstrap", url]
+
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT,
+                   timeout=60)
+    badge = open_badge(page, f"{static.url}/from-cli/status.svg?"
+                       "organization=exampleorg&repository=nobuilds")
+
+    assert (badge["state"], badge["list"]) == (
+        "published", f"signed:{version}")
 
 
 # Helpers

@@ -4,6 +4,7 @@ import base64
 import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import webtest
@@ -15,6 +16,7 @@ from client.bundle import BundleError, config_json, write_bundle
 from mirror.app import make_app
 from mirror.badge import STATES
 from mirror.config import Config
+from registry import cli as registry_cli
 from registry import envelope
 
 REGISTRY = "https://registry.example.org"
@@ -265,3 +267,84 @@ def test_the_page_links_the_mirrors_client(served):
     assert link["href"] == (
         "/client/status.svg?organization=exampleorg&repository=webapp")
     served.get(link["href"])
+
+
+# dockerhub-registry client-bundle
+
+
+def bundle_args(out, *extra, key_text=None, bootstrap=(MIRROR,)):
+    args = ["client-bundle", "--registry-url", REGISTRY, "--out", str(out)]
+    if key_text:
+        args += ["--trusted-key", key_text]
+    for url in bootstrap:
+        args += ["--bootstrap", url]
+    return args + list(extra)
+
+
+def test_client_bundle_writes_the_site_and_names_its_files(tmp_path,
+                                                           key_text,
+                                                           capsys):
+    out = tmp_path / "site"
+
+    status = registry_cli.main(bundle_args(
+        out, key_text=key_text, bootstrap=[MIRROR, "https://b.example.org"]))
+
+    assert status == 0
+    printed = capsys.readouterr().out.split()
+    assert sorted(Path(name).name for name in printed) == [
+        "status-config.json", "status.js", "status.svg"]
+    config = json.loads((out / "status-config.json").read_text())
+    assert config["bootstrap"] == [MIRROR, "https://b.example.org"]
+    assert config["trusted_keys"] == [key_text]
+
+
+def test_client_bundle_takes_its_options_from_the_environment(
+        tmp_path, key_text, monkeypatch):
+    out = tmp_path / "site"
+    monkeypatch.setenv("REGISTRY_TRUSTED_KEYS", key_text)
+    monkeypatch.setenv("REGISTRY_URL", REGISTRY)
+    monkeypatch.setenv("CLIENT_BOOTSTRAP", f"{MIRROR},http://10.0.0.5:8080")
+    monkeypatch.setenv("CLIENT_BUNDLE_DIR", str(out))
+    monkeypatch.setenv("REGISTRY_ALLOW_PRIVATE", "1")
+
+    assert registry_cli.main(["client-bundle"]) == 0
+
+    config = json.loads((out / "status-config.json").read_text())
+    assert config["bootstrap"] == [MIRROR, "http://10.0.0.5:8080"]
+    assert config["allow_private"] is True
+
+
+@pytest.mark.parametrize(("extra", "bootstrap", "message"), [
+    ([], [MIRROR], "--trusted-key is required"),
+    (["--trusted-key", "bm90IGEga2V5"], [MIRROR], "--trusted-key: "),
+    (["--trusted-key", "KEY"], [], "--bootstrap is required"),
+    (["--trusted-key", "KEY"], ["https://m.example.org/path"],
+     "--bootstrap: "),
+    (["--trusted-key", "KEY", "--registry-url", "ftp://r.example.org"],
+     [MIRROR], "--registry-url"),
+], ids=["no-key", "bad-key", "no-bootstrap", "bad-bootstrap",
+        "bad-registry"])
+def test_client_bundle_refuses_bad_input_with_one_line(
+        tmp_path, key_text, capsys, extra, bootstrap, message):
+    out = tmp_path / "site"
+    extra = [key_text if item == "KEY" else item for item in extra]
+
+    with pytest.raises(SystemExit) as exit_:
+        registry_cli.main(bundle_args(out, *extra, bootstrap=bootstrap))
+
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+def test_client_bundle_says_when_it_cannot_write(tmp_path, key_text,
+                                                 capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("in the way")
+
+    status = registry_cli.main(bundle_args(blocker / "site",
+                                           key_text=key_text))
+
+    assert status == 2
+    assert "cannot write" in capsys.readouterr().err
