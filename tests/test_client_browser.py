@@ -28,7 +28,6 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from conftest import FIXTURES, free_port, wait_for
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
@@ -37,7 +36,10 @@ from mirror import replay
 from mirror.app import make_app
 from mirror.config import Config
 from mirror.server import Server
+from registry.config import RegistryConfig
 from registry.envelope import make_payload, sign_envelope
+from registry.keys import generate_key, public_key_text
+from registry.service import Registry, make_registry_app
 
 pytestmark = pytest.mark.browser
 
@@ -182,7 +184,7 @@ def static(tmp_path_factory):
 def site(static, registry, key):
     """Writes a bundle pinned to ``key`` and ``registry``; returns its URL."""
     def make(bootstrap, keys=None):
-        keys = keys or [public_text(key)]
+        keys = keys or [public_key_text(key)]
         return static.site(keys, registry.url, bootstrap)
 
     return make
@@ -545,7 +547,7 @@ def test_a_mirror_client_verifies_the_list_of_its_registry(
     version = serve_list(registry, key, [mirrors[1]])
     mirror = RunningMirror(Config(
         upstream=upstream, registry=registry.url, allow_private=True,
-        trusted_key=[public_text(key)]))
+        trusted_key=[public_key_text(key)]))
     try:
         badge = open_badge(page, f"{mirror.url}/client/status.svg?"
                            "organization=exampleorg&repository=webapp")
@@ -556,12 +558,34 @@ def test_a_mirror_client_verifies_the_list_of_its_registry(
     assert (badge["state"], badge["mirror"]) == ("success", mirrors[1])
 
 
+def test_a_mirror_client_takes_the_list_of_a_running_registry(
+        page, upstream, mirrors, tmp_path):
+    signing_key = generate_key(tmp_path / "registry.pem")
+    registry_url = f"http://127.0.0.1:{free_port()}"
+    registry = RunningRegistry(RegistryConfig(
+        key=str(tmp_path / "registry.pem"), public_url=registry_url,
+        mirror=[mirrors[1]], allow_private=True))
+    mirror = RunningMirror(Config(
+        upstream=upstream, registry=registry_url, allow_private=True,
+        trusted_key=[public_key_text(signing_key)]))
+    try:
+        badge = open_badge(page, f"{mirror.url}/client/status.svg?"
+                           "organization=exampleorg&repository=failing")
+        version = registry.app.config["registry"].list_version()
+    finally:
+        mirror.stop()
+        registry.stop()
+
+    assert badge["list"] == f"signed:{version}"
+    assert (badge["state"], badge["mirror"]) == ("failed", mirrors[1])
+
+
 def test_the_bundle_from_the_command_line_works_from_a_static_host(
         page, static, registry, key, mirrors):
     version = serve_list(registry, key, mirrors)
     out = static.root / "from-cli"
     command = [sys.executable, "-m", "registry", "client-bundle",
-               "--trusted-key", public_text(key),
+               "--trusted-key", public_key_text(key),
                "--registry-url", registry.url, "--out", str(out),
                "--allow-private"]
     for url in mirrors:
@@ -661,11 +685,6 @@ def ask_in_order(page, order):
         " Math.random = () => (picks.length ? picks.shift() : 0.5);")
 
 
-def public_text(key):
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                        serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
-
 
 def signed_list(key, issuer, mirrors, version, issued=None):
     issued = issued or datetime.now(UTC)
@@ -689,6 +708,26 @@ class RunningMirror:
         self.server.stop()
         self.thread.join(5)
         self.app.config["mirror"].close()
+
+
+class RunningRegistry:
+    """The registry service on the port its public URL names."""
+
+    def __init__(self, config):
+        registry = Registry(config)
+        self.app = make_registry_app(config, registry)
+        port = int(config.public_url.rsplit(":", 1)[1])
+        self.server = Server(self.app, "127.0.0.1", port, 4)
+        self.thread = threading.Thread(target=self.server.serve,
+                                       kwargs={"drain": 1}, daemon=True)
+        self.thread.start()
+        registry.start()
+        wait_for(config.public_url + "/v1/health")
+
+    def stop(self):
+        self.server.stop()
+        self.thread.join(5)
+        self.app.config["registry"].stop()
 
 
 class StubServer(ThreadingHTTPServer):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import webtest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client import CLIENT_DIR, read_file
@@ -18,6 +17,7 @@ from mirror.badge import STATES
 from mirror.config import Config
 from registry import cli as registry_cli
 from registry import envelope
+from registry.keys import public_key_text
 
 REGISTRY = "https://registry.example.org"
 MIRROR = "https://mirror.example.org"
@@ -25,15 +25,10 @@ DEAD = "http://127.0.0.1:9"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def public_text(key):
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                        serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
-
 
 @pytest.fixture(scope="module")
 def key_text():
-    return public_text(Ed25519PrivateKey.generate())
+    return public_key_text(Ed25519PrivateKey.generate())
 
 
 # Writing the bundle

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_client_browser import StaticHost, chromium, public_text
+from test_client_browser import StaticHost, chromium
 
 from registry import envelope
 from registry.envelope import PAYLOAD_TYPE, keyid, pae, verify_envelope
+from registry.keys import public_key_text
 
 pytestmark = pytest.mark.browser
 
@@ -286,7 +287,7 @@ def test_client_and_python_give_every_list_the_same_verdict(verifier):
              for name, data, highest, allow_private in LISTS]
 
     verdicts = verifier.evaluate(CLIENT_VERDICTS, [
-        lists, public_text(KEY), REGISTRY, NOW.timestamp() * 1000])
+        lists, public_key_text(KEY), REGISTRY, NOW.timestamp() * 1000])
 
     assert verdicts == expected
     assert expected["good"].startswith("ok:100")
