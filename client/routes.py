@@ -6,17 +6,20 @@ registry, and names the mirror itself as the bootstrap mirror: its
 ``--public-url``, else the origin the request came to.
 """
 
-import logging
-
 from bottle import HTTPResponse, request
 
 from client import CONFIG_NAME, SCRIPT_NAME, SVG_NAME, read_file
 from client.bundle import BundleError, config_json
-from mirror.plugins import error_body, json_response
-
-log = logging.getLogger(__name__)
+from mirror.plugins import (
+    ERROR_MAX_AGE,
+    cache_control,
+    conditional,
+    error_body,
+    json_response,
+)
 
 MAX_AGE = 300
+FORWARDED = "Host, X-Forwarded-Host, X-Forwarded-Proto"
 
 # The badge runs its own script and asks mirrors anywhere; nothing else.
 SVG_CSP = ("default-src 'none'; script-src 'self'; "
@@ -41,16 +44,16 @@ def add_client_routes(app, mirror):
         return HTTPResponse(script, headers={
             "Content-Type": "text/javascript; charset=utf-8"})
 
-    @app.get("/client/" + CONFIG_NAME, max_age=MAX_AGE)
+    @app.get("/client/" + CONFIG_NAME)
     def client_config():
         try:
-            data = settings.config_json()
+            out = HTTPResponse(settings.config_json(), headers={
+                "Content-Type": "application/json"})
         except BundleError as error:
-            return json_response(error_body(
+            out = json_response(error_body(
                 f"this mirror cannot name itself from the request's host "
                 f"({error}); its operator can set --public-url"), 400)
-        return HTTPResponse(data, headers={
-            "Content-Type": "application/json"})
+        return settings.cached(out)
 
 
 class ClientSettings:
@@ -76,6 +79,21 @@ class ClientSettings:
         if self.fixed is not None:
             return self.fixed
         return self.make([request_origin()])
+
+    def cached(self, out):
+        """Caching headers for a configuration answer.
+
+        Named from the request's host, the configuration is kept out of
+        shared caches: a forged Host or X-Forwarded-Host must not reach
+        other visitors through a proxy that keys on the path alone.
+        """
+        age = MAX_AGE if out.status_code == 200 else ERROR_MAX_AGE
+        if self.fixed is not None:
+            out.set_header("Cache-Control", cache_control(age))
+        else:
+            out.set_header("Cache-Control", f"private, max-age={age}")
+            out.set_header("Vary", FORWARDED)
+        return conditional(out)
 
 
 def request_origin():

@@ -197,9 +197,9 @@ def test_mirror_serves_its_client_with_type_cors_and_short_cache(
     assert answer.content_type == content_type
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
-    cache = re.fullmatch(r"public, max-age=(\d+), s-maxage=\1",
+    cache = re.fullmatch(r"(public|private), max-age=(\d+)(, s-maxage=\2)?",
                          answer.headers["Cache-Control"])
-    assert cache and 0 < int(cache[1]) <= 3600
+    assert cache and 0 < int(cache[2]) <= 3600
     served.get(path, headers={"If-None-Match": answer.headers["ETag"]},
                status=304)
 
@@ -221,6 +221,16 @@ def test_mirror_without_public_url_bootstraps_from_the_request_origin(
                       "allow_private": False}
 
 
+def test_a_config_named_from_the_request_stays_out_of_shared_caches(
+        served):
+    answer = served.get("/client/status-config.json",
+                        headers={"X-Forwarded-Host": "evil.example.org"})
+
+    assert answer.json["bootstrap"] == ["http://evil.example.org"]
+    assert answer.headers["Cache-Control"].startswith("private,")
+    assert "X-Forwarded-Host" in answer.headers["Vary"]
+
+
 def test_mirror_refuses_to_name_itself_after_a_bad_host(served):
     answer = served.get("/client/status-config.json",
                         headers={"Host": "bad host<script>"}, status=400)
@@ -233,13 +243,15 @@ def test_mirror_config_pins_its_keys_registry_and_public_url(key_text):
     app, wsgi = mirror_app(registry=REGISTRY + "/", trusted_key=[key_text],
                            public_url="https://Me.example.org/")
     try:
-        config = app.get("/client/status-config.json").json
+        answer = app.get("/client/status-config.json")
+        config, cache = answer.json, answer.headers["Cache-Control"]
     finally:
         wsgi.config["mirror"].close()
 
     assert config == {"trusted_keys": [key_text], "registry": REGISTRY,
                       "bootstrap": ["https://me.example.org"],
                       "allow_private": False}
+    assert cache.startswith("public,")
 
 
 def test_mirror_config_lets_lists_name_private_mirrors_when_it_does(
