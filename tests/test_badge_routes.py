@@ -315,7 +315,7 @@ def test_shields_endpoint_follows_the_schema(app, hub, case):
     ("/v1/shields/exampleorg/webapp?tag=nope", "not found"),
     ("/v1/shields/exampleorg/down", "unavailable"),
     ("/v1/shields/exampleorg/webapp?tag=%FF", "invalid name"),
-    ("/v1/shields/%C3%28/webapp", "invalid name"),
+    ("/v1/shields/caf%C3%A9/webapp", "invalid name"),
 ])
 def test_shields_endpoint_errors_are_schema_answers(app, hub, path,
                                                     message):
