@@ -2,60 +2,54 @@
 
 Run from the repository root with the project's virtualenv::
 
-    .venv/bin/python bench/client_latency.py [--runs 7]
+    .venv/bin/python bench/client_latency.py [--runs 9]
 
-Everything runs on loopback in this process: the replay upstream, two
-mirrors, a stub registry serving a signed list of the mirrors, a plain
-static file server with the client bundle, and a server that accepts
-connections and never answers. Debian's Chromium (``/usr/bin/chromium``)
-opens ``status.svg`` in a fresh browser context per run (cold HTTP cache,
-empty localStorage); a run's time is from navigation start to the moment
-the script sets the final ``data-state``, read from ``performance.now()``
-in the badge itself. Two scenarios:
+Everything runs on loopback: two mirrors (``python -m mirror serve``)
+against the replay upstream; a plain static file server (``python -m
+http.server``) holding the client bundle and, as a registry that
+publishes a static file, the signed list at ``/v1/mirrors.json``; and a
+listener that accepts connections and never answers. The servers run as
+processes of their own, so that they do not compete with Playwright for
+this interpreter's lock.
+
+Debian's Chromium (``/usr/bin/chromium``) opens ``status.svg`` in a fresh
+browser context per run (cold HTTP cache, empty localStorage); a run's
+time is from navigation start to the moment the script sets the final
+``data-state``, read from ``performance.now()`` in the badge itself. Two
+scenarios:
 
 - healthy: both mirrors answer (target: median under 200 ms);
-- first mirror unresponsive: the signed list names the hanging server
+- first mirror unresponsive: the signed list names the hanging listener
   and a healthy mirror, and the client's shuffle is fixed so that it asks
   the hanging one first (target: median under 1.5 s).
 
 The mirrors answer from their cache after the first run. For scale it
 also times a floor: an SVG whose external script marks it done at once,
-with no request of its own; the client adds three requests in a row
-(its configuration, the signed list, the mirror) to that floor. It
-prints each run and the medians, and stops every server it starts
-before it exits.
+with no request of its own; the client adds three requests in a row to
+that floor (its configuration, the signed list, a mirror). It prints each
+run and the medians, and stops every server it starts before it exits.
 """
 
 import argparse
-import functools
 import json
 import os
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from http.server import (
-    BaseHTTPRequestHandler,
-    SimpleHTTPRequestHandler,
-    ThreadingHTTPServer,
-)
 from pathlib import Path
 
+import common
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.bundle import write_bundle
-from mirror import replay
-from mirror.app import make_app
-from mirror.config import Config
-from mirror.server import Server
 from registry.envelope import make_payload, sign_envelope
 from registry.keys import public_key_text
 
-HERE = Path(__file__).resolve().parent
-SCENARIO = HERE.parent / "tests" / "fixtures" / "replay.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-quic", "--no-first-run",
@@ -83,56 +77,15 @@ new MutationObserver((changes, observer) => {
 """
 
 
-def serve_in_thread(stack, server):
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stack.callback(server.server_close)
-    stack.callback(server.shutdown)
-    return f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def start_mirror(stack, upstream):
-    app = make_app(Config(upstream=upstream))
-    server = Server(app, "127.0.0.1", 0, 4)
-    thread = threading.Thread(target=server.serve, kwargs={"drain": 1},
-                              daemon=True)
-    thread.start()
-    stack.callback(app.config["mirror"].close)
-    stack.callback(thread.join, 5)
+def start_static(stack, root):
+    """``python -m http.server`` on ``root``, as any static host."""
+    port = common.free_port()
+    command = [sys.executable, "-m", "http.server", str(port),
+               "--bind", "127.0.0.1", "--directory", str(root)]
+    server = common.Process("static", command, port, "/site/status.svg")
     stack.callback(server.stop)
-    return f"http://127.0.0.1:{server.port}"
-
-
-class ListHandler(BaseHTTPRequestHandler):
-    """A registry that only serves its signed list, with CORS."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_GET(self):
-        found = self.path == "/v1/mirrors.json" and self.server.envelope
-        body = self.server.envelope if found else b'{"request": "error"}'
-        self.send_response(200 if found else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args):
-        pass
-
-
-class QuietFiles(SimpleHTTPRequestHandler):
-    """Static files over keep-alive connections. Without TCP_NODELAY the
-    headers and the body leave in two writes and wait out the browser's
-    delayed ACK (40 ms a request); real static hosts do not."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format, *args):
-        pass
+    server.wait_until_ready()
+    return f"http://127.0.0.1:{port}"
 
 
 def start_hanging(stack):
@@ -171,31 +124,27 @@ class Setup:
     """The servers of both scenarios."""
 
     def __init__(self, stack, root):
-        upstream_server, _ = replay.start(SCENARIO)
-        stack.callback(upstream_server.server_close)
-        stack.callback(upstream_server.shutdown)
-        upstream = f"http://127.0.0.1:{upstream_server.server_address[1]}"
-        self.mirrors = [start_mirror(stack, upstream) for _ in range(2)]
+        upstream, _ = common.start_replay(stack)
+        self.mirrors = [
+            f"http://127.0.0.1:{common.start_mirror(stack, upstream, 4).port}"
+            for _ in range(2)]
         self.hanging = start_hanging(stack)
-        self.registry = ThreadingHTTPServer(("127.0.0.1", 0), ListHandler)
-        self.registry.daemon_threads = True
-        self.registry.envelope = None
-        self.registry_url = serve_in_thread(stack, self.registry)
-        static = ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(QuietFiles, directory=root))
-        static.daemon_threads = True
-        self.static_url = serve_in_thread(stack, static)
         self.key = Ed25519PrivateKey.generate()
-        write_bundle(root / "site", [public_key_text(self.key)],
-                     self.registry_url, self.mirrors, allow_private=True)
+        self.root = root
+        (root / "v1").mkdir()
+        (root / "site").mkdir()
         (root / "site" / "floor.svg").write_text(FLOOR_SVG)
         (root / "site" / "floor.js").write_text(FLOOR_SCRIPT)
+        self.static_url = start_static(stack, root)
+        write_bundle(root / "site", [public_key_text(self.key)],
+                     self.static_url, self.mirrors, allow_private=True)
 
     def serve_list(self, mirrors):
-        payload = make_payload(self.registry_url, mirrors,
-                               int(time.time()), datetime.now(UTC),
-                               allow_private=True)
-        self.registry.envelope = sign_envelope(payload, self.key)
+        """Publish a signed list of ``mirrors`` as the registry's file."""
+        payload = make_payload(self.static_url, mirrors, int(time.time()),
+                               datetime.now(UTC), allow_private=True)
+        data = sign_envelope(payload, self.key)
+        (self.root / "v1" / "mirrors.json").write_bytes(data)
 
 
 def time_run(browser, url, init_script=None):
@@ -242,8 +191,8 @@ def scenario(browser, setup, name, runs):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=7,
-                        help="timed runs per scenario (default 7)")
+    parser.add_argument("--runs", type=int, default=9,
+                        help="timed runs per scenario (default 9)")
     return parser.parse_args(argv)
 
 
@@ -265,6 +214,7 @@ def main(argv=None):
                                              args=CHROMIUM_ARGS)
         stack.callback(browser.close)
         time_run(browser, f"{setup.static_url}/site/status.svg?{QUERY}")
+
         floor = statistics.median(scenario(browser, setup, "floor",
                                            args.runs))
         print(f"floor (an SVG and its script, no request): median "
