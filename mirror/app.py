@@ -5,7 +5,7 @@ from bottle import HTTPResponse, redirect, request, response
 
 from client.routes import add_client_routes
 from mirror import SOFTWARE, __version__, metrics, plugins, source, webhook
-from mirror.badges import add_badge_routes
+from mirror.badges import add_badge_routes, request_values, value
 from mirror.config import Config
 from mirror.federation import HOP_HEADER
 from mirror.names import parse_image
@@ -51,7 +51,7 @@ def add_status_routes(app, mirror):
     @app.get("/build/<organization>/<repository>", max_age=max_age)
     def build(organization, repository):
         environ = request.environ
-        tag = request.query.get("tag", "") if environ.get(
+        tag = value(request_values(), "tag") if environ.get(
             "QUERY_STRING") else ""
         image = parse_image(organization, repository, tag)
         status = mirror.status(image, hop=HOP_KEY in environ)
@@ -86,7 +86,7 @@ def health_body(mirror):
 
 
 def add_webhook_route(app, mirror):
-    @app.post("/v1/webhook/dockerhub/<secret>")
+    @app.post("/v1/webhook/dockerhub/<secret>", secret_path=True)
     def dockerhub_webhook(secret):
         body = request.body.read(webhook.MAX_PAYLOAD + 1)
         image = webhook.receive(mirror, secret, body)

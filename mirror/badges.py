@@ -217,7 +217,7 @@ def add_badge_routes(app, mirror):
         query = request_badge_query()
         state = error_state(error) if query.repository else "no repository"
         svg, etag = memo.get(query.label, state, query.style)
-        return svg_response(svg, etag, ERROR_MAX_AGE)
+        return svg_response(svg, etag, min(error.max_age, ERROR_MAX_AGE))
 
     @app.get("/status.svg", on_error=error_badge)
     def status_svg():
@@ -227,7 +227,8 @@ def add_badge_routes(app, mirror):
         return svg_response(svg, etag, good_age())
 
     def error_shields(error):
-        body = shields_body(error_state(error), ERROR_MAX_AGE, True)
+        body = shields_body(error_state(error),
+                            min(error.max_age, ERROR_MAX_AGE), True)
         return shields_response(body)
 
     @app.get("/v1/shields/<organization>/<repository>",

@@ -7,6 +7,7 @@ from mirror import config as settings
 from mirror.app import make_app
 from mirror.federation import FederationError
 from mirror.server import Server
+from registry.state import StateError
 
 log = logging.getLogger("mirror")
 
@@ -24,9 +25,13 @@ def main(argv=None):
     config = settings.parse(argv[1:], prog="dockerhub-mirror serve")
     try:
         return serve(config)
-    except FederationError as error:
+    except StartError as error:
         print(f"dockerhub-mirror serve: {error}", file=sys.stderr)
         return 2
+
+
+class StartError(Exception):
+    """The mirror cannot start; the message says what to change."""
 
 
 def configure_logging():
@@ -37,8 +42,7 @@ def configure_logging():
 
 def serve(config):
     configure_logging()
-    app = make_app(config)
-    server = Server(app, config.host, config.port, config.threads)
+    app, server = start(config)
     server.stop_on_signals()
     log.info("mirror listening on http://%s:%s, upstream %s",
              config.host, server.port, config.upstream)
@@ -51,3 +55,20 @@ def serve(config):
         app.config["mirror"].close()
     log.info("mirror stopped")
     return 0
+
+
+def start(config):
+    """The app and its server, or a StartError that says what to fix."""
+    try:
+        app = make_app(config)
+    except FederationError as error:
+        raise StartError(error) from None
+    except StateError as error:
+        raise StartError(error.reason) from None
+    try:
+        return app, Server(app, config.host, config.port, config.threads)
+    except (OSError, ValueError) as error:
+        app.config["mirror"].close()
+        reason = getattr(error, "strerror", None) or error
+        raise StartError(f"cannot listen on {config.host}:{config.port}: "
+                         f"{reason}") from None

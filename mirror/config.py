@@ -7,6 +7,7 @@ added here is in ``--help`` and the environment at once.
 
 import argparse
 import os
+import re
 from dataclasses import MISSING, dataclass, field, fields
 
 
@@ -39,7 +40,19 @@ def http_url(text):
 
 
 def flag_on(text):
-    return text.strip().lower() in ("1", "true", "yes", "on")
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not on or off (use true or false)")
+
+
+def path_secret(text):
+    if not re.fullmatch(r"[A-Za-z0-9._~-]{8,200}", text):
+        raise ValueError("use 8 to 200 letters, digits, '.', '_', '~' or "
+                         "'-' (it becomes part of a URL path)")
+    return text
 
 
 def option(flag, env, default, convert, help, repeat=False, secret=False):
@@ -105,7 +118,7 @@ class Config:
         "--list-refresh", "MIRROR_LIST_REFRESH", 300.0, positive_float,
         "seconds between refreshes of the signed list")
     webhook_secret: str | None = option(
-        "--webhook-secret", "MIRROR_WEBHOOK_SECRET", None, str,
+        "--webhook-secret", "MIRROR_WEBHOOK_SECRET", None, path_secret,
         "enables POST /v1/webhook/dockerhub/<secret> for push webhooks",
         secret=True)
     dockerhub_username: str | None = option(

@@ -11,6 +11,7 @@ class MirrorError(Exception):
 
     status = 500
     badge = "error"
+    max_age = 10
 
     def __init__(self, description, retry_after=None):
         super().__init__(description)
@@ -51,7 +52,12 @@ class RateLimited(UpstreamUnavailable):
 
 
 class Busy(UpstreamUnavailable):
-    """Every worker that may wait on Docker Hub is already waiting."""
+    """Every worker that may wait on Docker Hub is already waiting.
+
+    The next try may well succeed, so caches must not keep this answer.
+    """
+
+    max_age = 0
 
 
 class UpstreamTimeout(MirrorError):

@@ -54,6 +54,9 @@ class Federation:
         self.public_url = self.url_option(config.public_url, "--public-url")
         self.registry_url = self.url_option(config.registry, "--registry")
         self.trusted_keys = trusted_keys(config.trusted_key)
+        if self.registry_url and not self.trusted_keys:
+            log.warning("--registry without --trusted-key: the signed list "
+                        "cannot be verified, so it is not used")
         self.clock = clock
         self.rng = rng or random.Random()
         self.lock = threading.Lock()
@@ -234,10 +237,14 @@ class Federation:
             return self.announcer.register_with(url)
         return False
 
-    def register_everywhere(self):
-        for url in [self.registry_url, *self.config.peer]:
-            if url and not self.stopping.is_set():
-                self.register_with(self.url_option(url, "--peer"))
+    def register_everywhere(self, targets=None):
+        """Register with ``targets`` (default: the registry and every
+        peer); returns those that could not be reached or refused."""
+        if targets is None:
+            targets = [self.registry_url, *self.config.peer]
+        return [url for url in targets
+                if url and not self.stopping.is_set()
+                and not self.register_with(self.url_option(url, "--peer"))]
 
     # -- state -----------------------------------------------------------
 
@@ -296,10 +303,15 @@ class Federation:
             self.threads.append(thread)
 
     def list_loop(self):
-        self.register_everywhere()
+        # A registry that was down when we started would never hear of
+        # us (it signs no list to find ourselves missing from): retry the
+        # failed registrations at every refresh until they are taken.
+        unregistered = self.register_everywhere()
         while not self.stopping.is_set():
             try:
                 self.refresh_list()
+                if unregistered:
+                    unregistered = self.register_everywhere(unregistered)
             except Exception:
                 log.exception("refreshing the signed list failed")
             pause = self.config.list_refresh * self.rng.uniform(0.8, 1.2)

@@ -48,9 +48,9 @@ def shown(value, limit=60):
     return repr(value)
 
 
-def parse_name(value, part):
+def parse_name(value, part, aliases=None):
     """Lowercase and check an organization or repository name."""
-    name = ALIASES.get(value, value).lower()
+    name = (aliases or {}).get(value, value).lower()
     if not name:
         raise BadName(f"{part} is empty; {NAME_RULE}")
     if len(name) > MAX_NAME:
@@ -77,7 +77,7 @@ def parse_tag(value):
 def parse_image(organization, repository, tag):
     """Build an :class:`Image` from what a user typed, or raise BadName."""
     return Image(
-        parse_name(organization, "organization"),
+        parse_name(organization, "organization", ALIASES),
         parse_name(repository, "repository"),
         parse_tag(tag or ""),
     )

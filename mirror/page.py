@@ -64,7 +64,11 @@ def form_values():
 
 
 def public_base():
-    """``scheme://host`` as the client reached this mirror."""
+    """The mirror's public URL if configured, else ``scheme://host`` as
+    the client reached this mirror."""
+    configured = request.app.config["mirror"].config.public_url
+    if configured:
+        return configured
     parts = request.urlparts
     scheme = parts.scheme if parts.scheme in ("http", "https") else "http"
     return f"{scheme}://{parts.netloc}"

@@ -90,6 +90,7 @@ class ErrorsPlugin:
 
     def setup(self, app):
         app.default_error_handler = self.error_page
+        app.add_hook("before_request", refuse_undecodable_paths)
 
     def error_page(self, error):
         add_common(response)
@@ -115,8 +116,22 @@ class ErrorsPlugin:
         return wrapper
 
 
+def refuse_undecodable_paths():
+    """Bottle drops bytes of the path that are not UTF-8, which would
+    answer for another name; refuse such paths instead."""
+    raw = request.environ.get("bottle.raw_path", "")
+    if raw.isascii():
+        return
+    try:
+        raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise bottle.HTTPError(
+            400, "the path is not valid UTF-8; check the names in it"
+        ) from None
+
+
 def mirror_error_response(error):
-    headers = {}
+    headers = {"Cache-Control": cache_control(error.max_age)}
     if error.retry_after:
         headers["Retry-After"] = str(error.retry_after)
     return json_response(error_body(error.description), error.status,
@@ -158,10 +173,11 @@ class HttpCachePlugin:
                 target, body = response, out
             else:
                 return out
-            good = target.status_code < 400
-            age = max_age() if callable(max_age) else max_age
-            target.set_header("Cache-Control",
-                              cache_control(age if good else error_age))
+            if not target.get_header("Cache-Control"):
+                good = target.status_code < 400
+                age = max_age() if callable(max_age) else max_age
+                target.set_header("Cache-Control",
+                                  cache_control(age if good else error_age))
             return conditional(out, target, body)
 
         return wrapper
@@ -206,7 +222,11 @@ def etag_matches(etag):
 
 
 class AccessLogPlugin:
-    """One log line per request: method, path, status, milliseconds."""
+    """One log line per request: method, path, status, milliseconds.
+
+    A route declared with ``secret_path=True`` is logged by its rule, so
+    the secret in its path never reaches the log.
+    """
 
     name = "access_log"
     api = 2
@@ -223,8 +243,12 @@ class AccessLogPlugin:
 
     def finished(self):
         began = request.environ.get("mirror.started", time.monotonic())
-        query = request.environ.get("QUERY_STRING")
-        target = f"{request.fullpath}?{query}" if query else request.fullpath
+        route = request.environ.get("bottle.route")
+        if route is not None and route.config.get("secret_path"):
+            target = route.rule
+        else:
+            query = request.environ.get("QUERY_STRING")
+            target = request.fullpath + (f"?{query}" if query else "")
         self.log.info("%s %s %s %.1fms %s", request.method,
                       target[:300], response.status_code,
                       (time.monotonic() - began) * 1000,

@@ -24,6 +24,12 @@ class Server:
     """A waitress server whose :meth:`serve` returns on :meth:`stop`."""
 
     def __init__(self, app, host, port, threads, **options):
+        # Heroku's router and most proxies end TLS and say so in
+        # X-Forwarded-Proto; trusting that header alone only decides the
+        # scheme of URLs the page hands out. Client addresses are never
+        # taken from headers, so registration limits cannot be dodged.
+        options.setdefault("trusted_proxy", "*")
+        options.setdefault("trusted_proxy_headers", {"x-forwarded-proto"})
         self.waitress = waitress.create_server(
             app, host=host, port=port, threads=threads, ident="mirror",
             **options)

@@ -36,7 +36,8 @@ class Mirror:
         self.fallbacks = []
         self.metrics = Metrics()
         self.federation = None
-        if config.registry or config.peer or config.public_url:
+        if (config.registry or config.peer or config.public_url
+                or config.trusted_key):
             self.federation = Federation(config)
             self.fallbacks.append(self.federation.ask_peers)
         self.cache = StatusCache(

@@ -43,3 +43,28 @@ def test_bad_environment_is_refused(env, capsys):
 
     assert caught.value.code == 2
     assert next(iter(env)) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env", [
+    {"MIRROR_ACCESS_LOG": "banana"}, {"MIRROR_ALLOW_PRIVATE": "maybe"},
+    {"MIRROR_WEBHOOK_SECRET": "a/b"}, {"MIRROR_WEBHOOK_SECRET": "short"}])
+def test_unclear_switches_and_secrets_are_refused(env, capsys):
+    with pytest.raises(SystemExit):
+        parse([], environ=env)
+
+    assert next(iter(env)) in capsys.readouterr().err
+
+
+def test_switches_read_plain_words():
+    assert parse([], environ={"MIRROR_ACCESS_LOG": "yes"}).access_log
+    assert not parse([], environ={"MIRROR_ACCESS_LOG": "off"}).access_log
+
+
+def test_flags_replace_a_variables_list():
+    config = parse(["--peer", "https://c.example.org"],
+                   environ={"MIRROR_PEERS": "https://a.example.org,"
+                                            "https://b.example.org"})
+
+    assert config.peer == ["https://c.example.org"]
+    assert parse([], environ={"MIRROR_PEERS": "https://a.example.org"}
+                 ).peer == ["https://a.example.org"]

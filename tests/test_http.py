@@ -155,3 +155,49 @@ def test_source_redirects_when_a_url_is_set(hub):
     answer = app.get("/source", status=302)
 
     assert answer.headers["Location"] == "https://example.org/src"
+
+
+def test_path_that_is_not_utf8_is_refused_not_misread(app, hub):
+    answer = app.get("/build/exampleorg/web%FFapp", status=400)
+
+    assert "not valid UTF-8" in answer.json["description"]
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert len(hub.calls) == 0
+
+
+def test_underscore_is_an_alias_only_for_the_organization(app, hub):
+    answer = app.get("/build/exampleorg/_", status=400)
+
+    assert answer.json["description"].startswith("repository '_'")
+    assert len(hub.calls) == 0
+
+
+def test_tag_is_read_as_utf8(app):
+    answer = app.get("/build/exampleorg/webapp?tag=caf%C3%A9", status=400)
+
+    assert "'caf\u00e9'" in answer.json["description"]
+
+
+def test_busy_answers_are_not_kept_by_caches(app):
+    from mirror.errors import Busy
+
+    def busy(image):
+        raise Busy("busy", retry_after=2)
+
+    app.app.config["mirror"].cache.lookup = busy
+    answer = app.get("/build/exampleorg/webapp", status=503)
+    badge = app.get("/status.svg?repository=webapp&organization=x")
+
+    assert "max-age=0" in answer.headers["Cache-Control"]
+    assert "max-age=0" in badge.headers["Cache-Control"]
+
+
+def test_page_snippets_use_the_configured_public_url(hub):
+    app = webtest.TestApp(make_app(Config(
+        upstream="https://hub.docker.com",
+        public_url="https://mirror.example.org")))
+
+    page = app.get("/", headers={"Host": "internal:8080"}).text
+
+    assert "https://mirror.example.org/status.svg" in page
+    assert "internal:8080" not in page

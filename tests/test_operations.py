@@ -310,3 +310,16 @@ def test_access_log_is_off_by_default(app, caplog):
         app.get("/v1/health")
 
     assert not [r for r in caplog.records if r.name == "mirror.access"]
+
+
+def test_access_log_never_shows_the_webhook_secret(hub, caplog):
+    app = webtest.TestApp(make_app(Config(upstream=HUB, access_log=True,
+                                          webhook_secret=SECRET)))
+
+    with caplog.at_level("INFO", logger="mirror.access"):
+        app.post_json(f"/v1/webhook/dockerhub/{SECRET}", {}, status=400)
+        app.post_json("/v1/webhook/dockerhub/wrong-secret", {}, status=403)
+
+    text = caplog.text
+    assert SECRET not in text and "wrong-secret" not in text
+    assert "/v1/webhook/dockerhub/<secret>" in text

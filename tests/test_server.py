@@ -94,3 +94,37 @@ def test_bad_option_is_refused_clearly():
 
     assert result.returncode == 2
     assert "not a positive number" in result.stderr
+
+
+def run_mirror(*options):
+    return subprocess.run(
+        [sys.executable, "-m", "mirror", "serve", "--host", "127.0.0.1",
+         *options], capture_output=True, text=True, timeout=20)
+
+
+def test_a_busy_port_is_a_clear_error(mirror_url):
+    result = run_mirror("--port", mirror_url.rsplit(":", 1)[1])
+
+    assert result.returncode == 2
+    assert "cannot listen on" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("options", [
+    ["--trusted-key", "notbase64"],
+    ["--peer", "http://localhost:8080"],
+    ["--registry", "https://registry.example.org/path"],
+])
+def test_bad_federation_options_are_clear_errors(options):
+    result = run_mirror("--port", "0", *options)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert options[0] in result.stderr
+
+
+def test_a_tls_proxy_makes_the_page_hand_out_https(mirror_url):
+    page = requests.get(mirror_url + "/", timeout=10, headers={
+        "X-Forwarded-Proto": "https", "Host": "mirror.example.org"}).text
+
+    assert "https://mirror.example.org/status.svg" in page
