@@ -479,7 +479,8 @@ def _check_signatures(signatures, payload, pinned):
     for entry in signatures:
         if not isinstance(entry, dict) or entry.get("alg") != ALGORITHM:
             continue
-        key = pinned.get(entry.get("keyid"))
+        keyid_ = entry.get("keyid")
+        key = pinned.get(keyid_) if isinstance(keyid_, str) else None
         if key is None or not isinstance(entry.get("sig"), str):
             continue
         tried = True

@@ -327,6 +327,15 @@ def test_signature_claiming_a_pinned_keyid_is_checked_against_that_key():
         verify(json.dumps(document).encode())
 
 
+@pytest.mark.parametrize("claimed", [["a"], {"k": 1}, 5, None])
+def test_keyid_of_the_wrong_type_is_a_refusal_not_a_crash(claimed):
+    document = json.loads(signed_list())
+    document["signatures"][0]["keyid"] = claimed
+
+    with pytest.raises(SignatureError):
+        verify(json.dumps(document).encode())
+
+
 def test_list_without_signatures_is_refused():
     document = json.loads(signed_list())
     document["signatures"] = []
