@@ -92,6 +92,16 @@ class Replay:
             return sum(self.hits.values())
 
 
+def not_found(target):
+    """Docker Hub's 404 body: a tag path names the missing tag."""
+    parts = urlsplit(target).path.strip("/").split("/")
+    if len(parts) == 7 and parts[5] == "tags":
+        return {"message": f"tag '{parts[6]}' not found",
+                "errinfo": {"namespace": parts[2], "repository": parts[4],
+                            "tag": parts[6]}}
+    return NOT_FOUND
+
+
 def make_handler(replay):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -101,7 +111,7 @@ def make_handler(replay):
             origin = f"http://{self.headers.get('Host', 'localhost')}"
             if route is None:
                 self.answer(404, {"Content-Type": "application/json"},
-                            json.dumps(NOT_FOUND).encode())
+                            json.dumps(not_found(self.path)).encode())
             else:
                 self.answer(route.status, route.headers,
                             route.render(origin))

@@ -128,3 +128,11 @@ def test_a_tls_proxy_makes_the_page_hand_out_https(mirror_url):
         "X-Forwarded-Proto": "https", "Host": "mirror.example.org"}).text
 
     assert "https://mirror.example.org/status.svg" in page
+
+
+def test_a_tag_the_replay_does_not_know_is_a_missing_tag(mirror_url):
+    answer = requests.get(f"{mirror_url}/build/exampleorg/webapp?tag=Latest",
+                          timeout=20)
+
+    assert answer.status_code == 404
+    assert "tag 'Latest' not found" in answer.json()["description"]
