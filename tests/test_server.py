@@ -6,9 +6,12 @@ import sys
 
 import pytest
 import requests
+import webtest
 from conftest import FIXTURES, free_port, wait_for
 
 from mirror import replay
+from mirror.app import make_app
+from mirror.config import Config
 
 CASES = [
     ("exampleorg/webapp", 200, 10, "success"),
@@ -130,9 +133,9 @@ def test_a_tls_proxy_makes_the_page_hand_out_https(mirror_url):
     assert "https://mirror.example.org/status.svg" in page
 
 
-def test_a_tag_the_replay_does_not_know_is_a_missing_tag(mirror_url):
-    answer = requests.get(f"{mirror_url}/build/exampleorg/webapp?tag=Latest",
-                          timeout=20)
+def test_a_tag_the_replay_does_not_know_is_a_missing_tag(upstream):
+    app = webtest.TestApp(make_app(Config(upstream=upstream)))
 
-    assert answer.status_code == 404
-    assert "tag 'Latest' not found" in answer.json()["description"]
+    answer = app.get("/build/exampleorg/webapp?tag=Latest", status=404)
+
+    assert "tag 'Latest' not found" in answer.json["description"]
