@@ -210,8 +210,9 @@ class Registry:
         """
         with self.lock:
             mirrors = self.members.signed_list()
+            known = len(self.members.nodes)
         if mirrors is None:
-            self.warn_empty()
+            self.warn_empty(known)
             return False
         self.warned_empty = False
 
@@ -225,11 +226,18 @@ class Registry:
             return self.publish(mirrors)
         return False
 
-    def warn_empty(self):
-        if not self.warned_empty:
+    def warn_empty(self, known):
+        if self.warned_empty:
+            return
+        self.warned_empty = True
+        if not known:
+            log.info("no mirror is known yet; the first list is signed "
+                     "when one is listed")
+        elif self.published:
             log.warning("no mirror is healthy; a signed list is never "
                         "empty, so the last one stays published")
-            self.warned_empty = True
+        else:
+            log.info("no mirror is listed yet; nothing to sign")
 
     def publish(self, mirrors):
         """Sign ``mirrors`` (URL to listed-since time) and serve the list.
