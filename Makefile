@@ -33,5 +33,9 @@ bench: $(VENV)/.installed
 	$(BIN)/pip install --quiet pybadges anybadge
 	for script in $(BENCHMARKS); do $(BIN)/python $$script || exit 1; done
 
+## demo: a replay, a registry and three mirrors on loopback; Ctrl-C stops
+demo: $(VENV)/.installed
+	$(BIN)/python tools/demo
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
