@@ -1,4 +1,6 @@
+import contextlib
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -8,6 +10,7 @@ import requests
 import responses
 import webtest
 
+from mirror import replay
 from mirror.app import make_app
 from mirror.config import Config
 
@@ -15,6 +18,11 @@ HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 DOCKERHUB = FIXTURES / "dockerhub"
 HUB = "https://hub.docker.com"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-quic", "--no-first-run",
+                 "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def fixture_text(name):
@@ -77,3 +85,50 @@ def serve_fixture(hub, url, name, status=200):
 
 def calls_to(hub, url_part):
     return sum(url_part in call.request.url for call in hub.calls)
+
+
+def require_browser():
+    """Skip without Chromium or Playwright; under CI, fail instead."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is not installed (Debian package chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright for Python is not installed"
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"{missing}; CI installs it with tools/ensure-browser")
+    if missing:
+        pytest.skip(f"{missing}; run tools/ensure-browser to install it")
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium through Playwright, closed on leaving."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """Docker Hub as a recorded replay on a free loopback port."""
+    server, _ = replay.start(FIXTURES / "replay.json")
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -6,71 +6,23 @@ variable set), where the browser is installed and its absence is a fault.
 """
 
 import itertools
-import os
 import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import FIXTURES, free_port, wait_for
-
-from mirror import replay
+from conftest import free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-quic", "--no-first-run",
-                 "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 WEBAPP = "status.svg?organization=exampleorg&repository=webapp"
 MARKUP_LABEL = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 BADGE_ELEMENTS = {"svg", "title", "linearGradient", "stop", "clipPath",
                   "rect", "g", "text"}
-
-
-def require_browser():
-    """Skip without Chromium or Playwright; under CI, fail instead."""
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed (Debian package chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "Playwright for Python is not installed"
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"{missing}; CI installs it with tools/ensure-browser")
-    if missing:
-        pytest.skip(f"{missing}; run tools/ensure-browser to install it")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-    finally:
-        playwright.stop()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server, _ = replay.start(FIXTURES / "replay.json")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ browser rule is test_browser's: skipped without Chromium, except under CI.
 """
 
 import base64
-import contextlib
 import functools
 import itertools
 import json
@@ -27,12 +26,10 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import FIXTURES, free_port, wait_for
+from conftest import free_port, wait_for
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 from client.bundle import write_bundle
-from mirror import replay
 from mirror.app import make_app
 from mirror.config import Config
 from mirror.server import Server
@@ -93,28 +90,6 @@ HOSTILE = {
 }
 
 
-@contextlib.contextmanager
-def chromium():
-    """Debian's Chromium through Playwright, closed on leaving."""
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-    finally:
-        playwright.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context()
@@ -125,14 +100,6 @@ def page(browser):
     page.on("console", lambda message: page.console.append(message.text))
     yield page
     context.close()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server, _ = replay.start(FIXTURES / "replay.json")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")

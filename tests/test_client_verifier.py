@@ -10,8 +10,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import chromium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_client_browser import StaticHost, chromium
+from test_client_browser import StaticHost
 
 from registry import envelope
 from registry.envelope import PAYLOAD_TYPE, keyid, pae, verify_envelope

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 import bottle
 import pytest
 import webtest
-from conftest import FIXTURES, free_port, wait_for
+from conftest import free_port, wait_for
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mirror import replay
 from mirror.app import make_app
 from mirror.config import Config
 from mirror.federation import HOP_HEADER, Federation, FederationError
@@ -60,14 +59,6 @@ class Running:
         self.app.config["mirror"].close()
 
 
-@pytest.fixture(scope="module")
-def upstream():
-    server, _ = replay.start(FIXTURES / "replay.json")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def peer(upstream):
     running = Running(Config(upstream=upstream))
@@ -76,14 +67,24 @@ def peer(upstream):
     running.stop()
 
 
-def lonely_mirror(peers, **options):
-    config = Config(upstream=DEAD, peer=peers, allow_private=True,
-                    **options)
-    wsgi = make_app(config)
-    return webtest.TestApp(wsgi)
+@pytest.fixture
+def lonely_mirror():
+    """Makes mirrors whose Docker Hub is dead; each is closed after the
+    test, so no registration check outlives it."""
+    made = []
+
+    def make(peers, **options):
+        config = Config(upstream=DEAD, peer=peers, allow_private=True,
+                        **options)
+        made.append(make_app(config))
+        return webtest.TestApp(made[-1])
+
+    yield make
+    for wsgi in made:
+        wsgi.config["mirror"].close()
 
 
-def test_dead_upstream_answers_through_a_peer(peer):
+def test_dead_upstream_answers_through_a_peer(peer, lonely_mirror):
     app = lonely_mirror([peer.url])
 
     answer = app.get("/build/exampleorg/webapp").json
@@ -94,7 +95,7 @@ def test_dead_upstream_answers_through_a_peer(peer):
     assert asked and HOP_HEADER in asked[0]
 
 
-def test_peer_not_found_is_not_found(peer):
+def test_peer_not_found_is_not_found(peer, lonely_mirror):
     app = lonely_mirror([peer.url])
 
     answer = app.get("/build/exampleorg/does-not-exist", status=404).json
@@ -102,7 +103,7 @@ def test_peer_not_found_is_not_found(peer):
     assert "not found" in answer["description"]
 
 
-def test_a_forwarded_request_is_never_forwarded_again(peer):
+def test_a_forwarded_request_is_never_forwarded_again(peer, lonely_mirror):
     app = lonely_mirror([peer.url])
 
     app.get("/build/exampleorg/webapp", status=503,
@@ -111,7 +112,7 @@ def test_a_forwarded_request_is_never_forwarded_again(peer):
     assert not [p for p, _ in peer.requests if p.startswith("/build/")]
 
 
-def test_without_healthy_peers_the_upstream_error_stands():
+def test_without_healthy_peers_the_upstream_error_stands(lonely_mirror):
     app = lonely_mirror([f"http://127.0.0.1:{free_port()}"])
 
     answer = app.get("/build/exampleorg/webapp", status=503).json
@@ -215,7 +216,7 @@ def test_mirror_serves_the_list_and_its_version(key, tmp_path):
     (b'{"url": "https://user@x.example.org"}', 400),
     (b'{"url": "' + b"a" * 5000 + b'"}', 400),
 ])
-def test_bad_registrations_are_refused(body, status):
+def test_bad_registrations_are_refused(body, status, lonely_mirror):
     app = lonely_mirror([], public_url="https://me.example.org")
     app.app.config["mirror"].federation.registrations.allow_private = False
 
@@ -225,7 +226,7 @@ def test_bad_registrations_are_refused(body, status):
     assert answer.json["request"] == "error"
 
 
-def test_registration_limits_per_client():
+def test_registration_limits_per_client(lonely_mirror):
     app = lonely_mirror([], public_url="https://me.example.org")
     statuses = [app.post_json("/v1/register",
                               {"url": f"http://127.0.0.1:{port}"},
@@ -252,7 +253,7 @@ def test_a_registered_peer_is_proven_and_put_on_probation(peer):
         me.stop()
 
 
-def test_a_challenge_is_served_only_for_known_tokens():
+def test_a_challenge_is_served_only_for_known_tokens(lonely_mirror):
     app = lonely_mirror([], public_url="https://me.example.org")
     federation = app.app.config["mirror"].federation
     federation.challenges.add("known-token")

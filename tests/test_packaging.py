@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import FIXTURES, free_port, wait_for
+from conftest import free_port, wait_for
 from dockerfile_parse import DockerfileParser
 
-from mirror import __version__, replay
+from mirror import __version__
 from mirror.config import Config, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,14 +214,6 @@ def venv(wheel, tmp_path_factory):
     run([sys.executable, "-m", "pip", "--python", python, "install",
          "--quiet", wheel])
     return home
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server, _ = replay.start(FIXTURES / "replay.json")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,8 @@ import sys
 import pytest
 import requests
 import webtest
-from conftest import FIXTURES, free_port, wait_for
+from conftest import free_port, wait_for
 
-from mirror import replay
 from mirror.app import make_app
 from mirror.config import Config
 
@@ -31,14 +30,6 @@ CASES = [
     ("exampleorg/limited", 503, None, None),
     ("Exampleorg/in%20valid", 400, None, None),
 ]
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server, _ = replay.start(FIXTURES / "replay.json")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
