@@ -21,9 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from conftest import FIXTURES, free_port, wait_for
+from conftest import free_port, wait_for
 
-from mirror import replay
 from registry import state
 from registry.envelope import make_payload, sign_envelope
 from registry.keys import load_key
@@ -52,14 +51,6 @@ def key(workdir):
         capture_output=True, text=True, check=True, env=clean_env())
     lines = dict(line.split("=", 1) for line in result.stdout.split())
     return path, lines["public_key"]
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server, _ = replay.start(FIXTURES / "replay.json")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
