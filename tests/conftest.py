@@ -2,6 +2,8 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -57,6 +59,23 @@ def wait_for(url, timeout=15.0):
         except requests.ConnectionError:
             time.sleep(0.05)
     raise AssertionError(f"{url} did not come up within {timeout} s")
+
+
+@contextlib.contextmanager
+def mirror_process(*options, stderr=subprocess.DEVNULL, env=None):
+    """A mirror started as a user starts it, on a free loopback port;
+    yields its URL and process, and stops it on leaving."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mirror", "serve", "--host", "127.0.0.1",
+         "--port", str(port), *options], stderr=stderr, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/v1/health")
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture

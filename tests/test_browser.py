@@ -6,8 +6,6 @@ variable set), where the browser is installed and its absence is a fault.
 """
 
 import itertools
-import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import free_port, wait_for
+from conftest import mirror_process
 
 pytestmark = pytest.mark.browser
 
@@ -27,18 +25,9 @@ BADGE_ELEMENTS = {"svg", "title", "linearGradient", "stop", "clipPath",
 
 @pytest.fixture(scope="module")
 def mirror_url(upstream):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mirror", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--upstream", upstream, "--threads", "4"],
-        stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/v1/health")
+    with mirror_process("--upstream", upstream, "--threads", "4") as (
+            url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture(scope="module")

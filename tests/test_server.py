@@ -7,7 +7,7 @@ import sys
 import pytest
 import requests
 import webtest
-from conftest import free_port, wait_for
+from conftest import mirror_process
 
 from mirror.app import make_app
 from mirror.config import Config
@@ -34,22 +34,13 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def mirror_url(upstream):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mirror", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--upstream", upstream, "--threads", "4"],
-        stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PORT": "1"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/v1/health")
+    with mirror_process("--upstream", upstream, "--threads", "4",
+                        stderr=subprocess.PIPE,
+                        env={**os.environ, "PORT": "1"}) as (url, process):
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-        log = process.stderr.read()
-        assert "listening on http://127.0.0.1:" in log
-        assert upstream in log
+    log = process.stderr.read()
+    assert "listening on http://127.0.0.1:" in log
+    assert upstream in log
 
 
 @pytest.mark.parametrize(("path", "http", "status", "state"), CASES)
