@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bottle import HTTPResponse, request
 
+from mirror.plugins import error_body, json_response
 from registry import guard
 from registry.envelope import EnvelopeError, mirror_url
 from registry.health import check_health
@@ -195,16 +196,8 @@ class Registrations:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def json_answer(body, status=200):
-    return HTTPResponse(
-        json.dumps(body).encode(), status, {"Content-Type": "application/json"}
-    )
-
-
-def error_answer(description, status):
-    return json_answer(
-        {"request": "error", "description": description}, status
-    )
+def error_response(description, status):
+    return json_response(error_body(description), status)
 
 
 def add_node_routes(app, node):
@@ -222,13 +215,15 @@ def add_node_routes(app, node):
                 body.get("url"), request.remote_addr
             )
         except RegistrationError as error:
-            return error_answer(error.reason, error.status)
-        return json_answer({"token": token, "expires_in": TOKEN_LIFETIME}, 202)
+            return error_response(error.reason, error.status)
+        return json_response(
+            {"token": token, "expires_in": TOKEN_LIFETIME}, 202
+        )
 
     @app.get(CHALLENGE_PATH.rstrip("/") + "/<token>")
     def challenge(token):
         if not node.challenges.knows(token):
-            return error_answer("no such challenge", 404)
+            return error_response("no such challenge", 404)
         return HTTPResponse(
             token,
             200,
@@ -237,13 +232,13 @@ def add_node_routes(app, node):
 
     @app.get("/v1/peers")
     def peers():
-        return json_answer(node.peers_view())
+        return json_response(node.peers_view())
 
     @app.get("/v1/mirrors.json")
     def mirrors():
         data = node.signed_list_bytes()
         if data is None:
-            return error_answer("this node holds no signed list yet", 404)
+            return error_response("this node holds no signed list yet", 404)
         return HTTPResponse(
             data,
             200,
