@@ -16,7 +16,6 @@ Rendered badges are memoised, and so are the short query strings that
 ask for them: a warm badge costs look-ups, not parsing and rendering.
 """
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +41,7 @@ from mirror.plugins import (
     etag_matches,
     json_response,
 )
+from mirror.status import etag_of
 
 DEFAULT_ORGANIZATION = "library"
 DEFAULT_LABEL = "Docker"
@@ -162,10 +162,6 @@ class BadgeMemo:
             with self._lock:
                 self._svgs[key] = found
         return found
-
-
-def etag_of(body):
-    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
 
 
 def svg_response(svg, etag, max_age):

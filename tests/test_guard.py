@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from conftest import free_port
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -657,7 +658,3 @@ def pem(cert):
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
